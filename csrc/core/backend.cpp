@@ -1,0 +1,67 @@
+#include "core/backend.h"
+
+#include "core/error.h"
+
+namespace ember {
+
+namespace {
+Backend* g_backends[3] = {nullptr, nullptr, nullptr};
+
+const char* kUnaryNames[] = {
+#define EMBER_NAME_ENTRY(Name, py) #py,
+    EMBER_UNARY_OPS(EMBER_NAME_ENTRY)
+#undef EMBER_NAME_ENTRY
+};
+const char* kBinaryNames[] = {
+#define EMBER_NAME_ENTRY(Name, py) #py,
+    EMBER_BINARY_OPS(EMBER_NAME_ENTRY)
+#undef EMBER_NAME_ENTRY
+};
+const char* kReduceNames[] = {"sum", "mean", "prod", "max", "min", "argmax", "argmin", "all", "any", "var", "logsumexp"};
+}  // namespace
+
+const char* op_name(UnaryOp op) { return kUnaryNames[static_cast<int>(op)]; }
+const char* op_name(BinaryOp op) { return kBinaryNames[static_cast<int>(op)]; }
+const char* op_name(ReduceOp op) { return kReduceNames[static_cast<int>(op)]; }
+
+void register_backend(DeviceType type, Backend* backend) { g_backends[static_cast<int>(type)] = backend; }
+bool backend_available(DeviceType type) { return g_backends[static_cast<int>(type)] != nullptr; }
+
+Backend& backend_for(Device device, const char* op) {
+  Backend* b = g_backends[static_cast<int>(device.type)];
+  if (!b) {
+    const char* why = device.type == DeviceType::CUDA
+                          ? "this build of ember has no CUDA backend (or no CUDA device is present)"
+                          : "this build of ember has no Metal backend (Metal needs macOS on Apple silicon)";
+    EMBER_THROW(Runtime, op, ": device ", device.str(), " is not available: ", why);
+  }
+  return *b;
+}
+
+void Backend::missing(const char* op, const Tensor& t) const {
+  EMBER_THROW(NotImplemented, op, ": no ", name(), " kernel for ", dtype_name(t.dtype()), " on ", t.device().str());
+}
+
+void Backend::copy_from_host(const void*, const Tensor& dst) { missing("copy_from_host", dst); }
+void Backend::copy_to_host(const Tensor& src, void*) { missing("copy_to_host", src); }
+void Backend::copy(const Tensor& src, const Tensor&) { missing("copy", src); }
+void Backend::fill(const Tensor& dst, Scalar) { missing("fill", dst); }
+void Backend::unary(UnaryOp op, const Tensor& src, const Tensor&) { missing(op_name(op), src); }
+void Backend::binary(BinaryOp op, const Tensor& a, const Tensor&, const Tensor&) { missing(op_name(op), a); }
+void Backend::where(const Tensor&, const Tensor& a, const Tensor&, const Tensor&) { missing("where", a); }
+void Backend::reduce(ReduceOp op, const Tensor& src, const Dims&, const Tensor&, const ReduceArgs&) {
+  missing(op_name(op), src);
+}
+void Backend::softmax(const Tensor& src, int64_t, bool log, const Tensor&) {
+  missing(log ? "log_softmax" : "softmax", src);
+}
+void Backend::matmul(const Tensor& a, const Tensor&, const Tensor&) { missing("matmul", a); }
+void Backend::index_select(const Tensor& src, int64_t, const Tensor&, const Tensor&) { missing("index_select", src); }
+void Backend::gather(const Tensor& src, int64_t, const Tensor&, const Tensor&) { missing("gather", src); }
+void Backend::scatter_add(const Tensor& dst, int64_t, const Tensor&, const Tensor&) { missing("scatter_add", dst); }
+void Backend::arange(const Tensor& dst, Scalar, Scalar) { missing("arange", dst); }
+void Backend::triangle(const Tensor& src, const Tensor&, int64_t, bool lower) { missing(lower ? "tril" : "triu", src); }
+void Backend::random_uniform(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("rand", dst); }
+void Backend::random_normal(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("randn", dst); }
+
+}  // namespace ember
