@@ -1,6 +1,7 @@
 #include "core/backend.h"
 
 #include "core/error.h"
+#include "cpu/cpu_backend.h"
 
 namespace ember {
 
@@ -25,9 +26,12 @@ const char* op_name(BinaryOp op) { return kBinaryNames[static_cast<int>(op)]; }
 const char* op_name(ReduceOp op) { return kReduceNames[static_cast<int>(op)]; }
 
 void register_backend(DeviceType type, Backend* backend) { g_backends[static_cast<int>(type)] = backend; }
-bool backend_available(DeviceType type) { return g_backends[static_cast<int>(type)] != nullptr; }
+bool backend_available(DeviceType type) {
+  return type == DeviceType::CPU || g_backends[static_cast<int>(type)] != nullptr;
+}
 
 Backend& backend_for(Device device, const char* op) {
+  if (device.type == DeviceType::CPU) return cpu::cpu_backend();
   Backend* b = g_backends[static_cast<int>(device.type)];
   if (!b) {
     const char* why = device.type == DeviceType::CUDA

@@ -42,6 +42,24 @@ template <> struct dtype_of<int32_t> { static constexpr DType value = DType::I32
 template <> struct dtype_of<int64_t> { static constexpr DType value = DType::I64; };
 template <> struct dtype_of<bool> { static constexpr DType value = DType::Bool; };
 
+// Calls f(T{}) with T the C++ type of `d` (a generic lambda then branches with `if constexpr`).
+template <class F>
+decltype(auto) visit_dtype(DType d, F&& f) {
+  switch (d) {
+    case DType::F32: return f(float{});
+    case DType::F16: return f(f16{});
+    case DType::BF16: return f(bf16{});
+    case DType::F64: return f(double{});
+    case DType::U8: return f(uint8_t{});
+    case DType::I8: return f(int8_t{});
+    case DType::U32: return f(uint32_t{});
+    case DType::I32: return f(int32_t{});
+    case DType::I64: return f(int64_t{});
+    case DType::Bool: break;
+  }
+  return f(bool{});
+}
+
 }  // namespace ember
 
 // Runs the body with `scalar_t` bound to the C++ type of `dtype`. The *_FLOAT variant covers

@@ -11,6 +11,16 @@
 #pragma once
 #include "core/portable.h"
 
+// The em_* functions for scalars must be declared before the functors (integer arguments have no
+// associated namespace, so argument-dependent lookup cannot find them later).
+#if defined(__METAL_VERSION__)
+#include "metal_math.h"
+#elif defined(__CUDACC__)
+#include "cuda/cuda_math.cuh"
+#else
+#include "core/scalar_math.h"
+#endif
+
 // X(FunctorName, python_name)
 // Float ops: integer and bool inputs are computed in float32 (torch's rule).
 #define EMBER_UNARY_FLOAT_OPS(X)                                                                  \

@@ -21,7 +21,7 @@ int64_t checked_numel(const Dims& shape, const char* op) {
   int64_t n = 1;
   for (int64_t d : shape) {
     EMBER_CHECK(d >= 0, Value, op, ": negative dimension ", d, " in shape ", shape_str(shape));
-    EMBER_CHECK(!__builtin_mul_overflow(n, d, &n), Value, op, ": shape ", shape_str(shape),
+    EMBER_CHECK(!mul_overflow(n, d, &n), Value, op, ": shape ", shape_str(shape),
                 " has more elements than fit in int64");
   }
   return n;
@@ -268,7 +268,7 @@ Dims infer_shape(const Dims& requested, int64_t numel, const char* op) {
       infer_at = static_cast<int64_t>(i);
     } else {
       EMBER_CHECK(shape[i] >= 0, Value, op, ": invalid size ", shape[i], " in ", shape_str(requested));
-      EMBER_CHECK(!__builtin_mul_overflow(known, shape[i], &known), Value, op, ": shape ",
+      EMBER_CHECK(!mul_overflow(known, shape[i], &known), Value, op, ": shape ",
                   shape_str(requested), " overflows int64");
     }
   }

@@ -11,6 +11,23 @@ namespace ember {
 
 std::string shape_str(const Dims& shape);  // "(2, 3)"
 
+// a * b into *out; true when it overflows int64.
+inline bool mul_overflow(int64_t a, int64_t b, int64_t* out) {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_mul_overflow(a, b, out);
+#else
+  if (a != 0 && b != 0) {
+    const int64_t lim = INT64_MAX;
+    if ((a > 0 && b > 0 && a > lim / b) || (a < 0 && b < 0 && a < lim / b) ||
+        (a > 0 && b < 0 && b < INT64_MIN / a) || (a < 0 && b > 0 && a < INT64_MIN / b)) {
+      return true;
+    }
+  }
+  *out = a * b;
+  return false;
+#endif
+}
+
 // Product of the dims; throws ValueError naming `op` on a negative dim or on int64 overflow.
 int64_t checked_numel(const Dims& shape, const char* op);
 Dims contiguous_strides(const Dims& shape);
@@ -31,6 +48,10 @@ struct Layout {
       : shape(std::move(shape_)), strides(std::move(strides_)), offset(offset_) {}
 
   int64_t ndim() const { return static_cast<int64_t>(shape.size()); }
+  friend bool operator==(const Layout& a, const Layout& b) {
+    return a.shape == b.shape && a.strides == b.strides && a.offset == b.offset;
+  }
+  friend bool operator!=(const Layout& a, const Layout& b) { return !(a == b); }
   int64_t numel() const;
   bool is_contiguous() const;
   // Every element at a distinct address and the addresses fill one range with no gap, in some

@@ -11,7 +11,7 @@ namespace ember {
 Tensor Tensor::empty(const Dims& shape, DType dtype, Device device, const char* op) {
   const int64_t n = checked_numel(shape, op);
   int64_t nbytes = 0;
-  EMBER_CHECK(!__builtin_mul_overflow(n, static_cast<int64_t>(ember::itemsize(dtype)), &nbytes), Value,
+  EMBER_CHECK(!mul_overflow(n, static_cast<int64_t>(ember::itemsize(dtype)), &nbytes), Value,
               op, ": shape ", shape_str(shape), " of ", dtype_name(dtype), " is too large");
   return Tensor(backend_for(device, op).allocate(static_cast<size_t>(nbytes), device), Layout(shape), dtype);
 }

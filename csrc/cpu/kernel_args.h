@@ -12,19 +12,13 @@
 #include <cstdint>
 
 #include "core/dtype.h"
-
-namespace ember {
-enum class UnaryOp : uint8_t;
-enum class BinaryOp : uint8_t;
-enum class ReduceOp : uint8_t;
-struct ReduceArgs;
-}  // namespace ember
+#include "core/op_enums.h"
 
 namespace ember::cpu {
 
 // Dims left after size-1 dims are dropped and mergeable dims coalesced. Layouts that need more fall
 // back to contiguous copies before they reach a kernel.
-constexpr int kMaxLoopDims = 12;
+constexpr int kMaxLoopDims = 16;
 constexpr int kMaxLoopOperands = 4;
 
 // An n-d iteration space over up to 4 operands; operand 0 is the output. Strides are in bytes,

@@ -1,9 +1,85 @@
+// Strided copy with conversion between every pair of dtypes (core/convert.h has the rules). The
+// conversions between float32 and the 16-bit floats, the hot ones when loading weights, use SIMD.
+#include <cstring>
+
+#include "core/convert.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/vec_io.h"
+#include "cpu/loop.h"
 
 namespace ember::cpu {
 inline namespace EMBER_ISA_NS {
 
-void register_cast_kernels(KernelTable&) {}
+namespace {
+
+constexpr int64_t kGrain = 32768;
+
+template <class From, class To>
+void convert_run(char* const* p, const int64_t* s, int64_t n) {
+  constexpr bool vector_pair = (std::is_same_v<From, float> || std::is_same_v<From, f16> || std::is_same_v<From, bf16>) &&
+                               (std::is_same_v<To, float> || std::is_same_v<To, f16> || std::is_same_v<To, bf16>);
+  if (s[0] == sizeof(To) && s[1] == sizeof(From)) {
+    To* out = reinterpret_cast<To*>(p[0]);
+    const From* in = reinterpret_cast<const From*>(p[1]);
+    if constexpr (std::is_same_v<From, To>) {
+      std::memcpy(out, in, n * sizeof(To));
+    } else if constexpr (vector_pair) {
+      constexpr int W = Vec<float>::size;
+      int64_t i = 0;
+      for (; i + W <= n; i += W) store_vec(out + i, load_vec(in + i));
+      if (i < n) store_vec_partial(out + i, load_vec_partial(in + i, static_cast<int>(n - i)), static_cast<int>(n - i));
+    } else {
+      for (int64_t i = 0; i < n; ++i) out[i] = convert<To>(in[i]);
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    From v;
+    std::memcpy(&v, p[1] + i * s[1], sizeof v);
+    const To r = convert<To>(v);
+    std::memcpy(p[0] + i * s[0], &r, sizeof r);
+  }
+}
+
+template <class From, class To>
+void run(const ElementwiseLoop& loop) {
+  parallel_runs(loop, kGrain, [](char* const* p, const int64_t* s, int64_t n) { convert_run<From, To>(p, s, n); });
+}
+
+template <class From>
+void from_type(DType dst, const ElementwiseLoop& loop) {
+  switch (dst) {
+    case DType::F32: return run<From, float>(loop);
+    case DType::F16: return run<From, f16>(loop);
+    case DType::BF16: return run<From, bf16>(loop);
+    case DType::F64: return run<From, double>(loop);
+    case DType::U8: return run<From, uint8_t>(loop);
+    case DType::I8: return run<From, int8_t>(loop);
+    case DType::U32: return run<From, uint32_t>(loop);
+    case DType::I32: return run<From, int32_t>(loop);
+    case DType::I64: return run<From, int64_t>(loop);
+    case DType::Bool: return run<From, bool>(loop);
+  }
+}
+
+void cast_kernel(DType src, DType dst, const ElementwiseLoop& loop) {
+  switch (src) {
+    case DType::F32: return from_type<float>(dst, loop);
+    case DType::F16: return from_type<f16>(dst, loop);
+    case DType::BF16: return from_type<bf16>(dst, loop);
+    case DType::F64: return from_type<double>(dst, loop);
+    case DType::U8: return from_type<uint8_t>(dst, loop);
+    case DType::I8: return from_type<int8_t>(dst, loop);
+    case DType::U32: return from_type<uint32_t>(dst, loop);
+    case DType::I32: return from_type<int32_t>(dst, loop);
+    case DType::I64: return from_type<int64_t>(dst, loop);
+    case DType::Bool: return from_type<bool>(dst, loop);
+  }
+}
+
+}  // namespace
+
+void register_cast_kernels(KernelTable& table) { table.cast = &cast_kernel; }
 
 }  // namespace EMBER_ISA_NS
 }  // namespace ember::cpu

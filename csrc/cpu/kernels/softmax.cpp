@@ -1,9 +1,102 @@
+// Softmax and log-softmax along one dim: max, sum of exp(x - max), then write; rows in parallel.
+#include <cmath>
+
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/reduce_chunks.h"
+#include "cpu/kernels/vec_io.h"
+#include "cpu/loop.h"
 
 namespace ember::cpu {
 inline namespace EMBER_ISA_NS {
 
-void register_softmax_kernels(KernelTable&) {}
+namespace {
+
+// Calls f(const T* chunk, int64_t offset, int64_t n) over a row, gathering strided rows.
+template <class T, class F>
+void for_each_row_chunk(const char* src, int64_t stride, int64_t len, F&& f) {
+  if (stride == sizeof(T)) {
+    f(reinterpret_cast<const T*>(src), int64_t(0), len);
+    return;
+  }
+  T buf[kGatherBlock];
+  for (int64_t b = 0; b < len; b += kGatherBlock) {
+    const int64_t m = len - b < kGatherBlock ? len - b : kGatherBlock;
+    gather(buf, src + b * stride, stride, m);
+    f(static_cast<const T*>(buf), b, m);
+  }
+}
+
+// y = log ? (x - shift) : exp(x - shift) * scale, for a contiguous chunk.
+template <class T>
+void write_chunk(T* y, const T* x, int64_t n, compute_t<T> shift, compute_t<T> scale, bool log) {
+  using V = Vec<compute_t<T>>;
+  constexpr int W = V::size;
+  const V vs(shift), vk(scale);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    const V d = load_vec(x + i) - vs;
+    store_vec(y + i, log ? d : em_exp(d) * vk);
+  }
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    const V d = load_vec_partial(x + i, r) - vs;
+    store_vec_partial(y + i, log ? d : em_exp(d) * vk, r);
+  }
+}
+
+template <class T>
+void softmax_row(char* dst, int64_t ds, const char* src, int64_t ss, int64_t len, bool log) {
+  using C = compute_t<T>;
+  bool first = true;
+  C mx = 0;
+  for_each_row_chunk<T>(src, ss, len, [&](const T* q, int64_t, int64_t n) {
+    const C m = extreme_chunk<true, T>(q, n);
+    mx = first ? m : em_max(mx, m);
+    first = false;
+  });
+  double sum = 0;
+  for_each_row_chunk<T>(src, ss, len, [&](const T* q, int64_t, int64_t n) { sum += sum_exp_chunk<T>(q, n, mx); });
+  // log: y = x - (max + log(sum)); softmax: y = exp(x - max) / sum.
+  const C shift = log ? static_cast<C>(static_cast<double>(mx) + std::log(sum)) : mx;
+  const C scale = static_cast<C>(1.0 / sum);
+  if (ds == sizeof(T)) {
+    for_each_row_chunk<T>(src, ss, len, [&](const T* q, int64_t off, int64_t n) {
+      write_chunk<T>(reinterpret_cast<T*>(dst) + off, q, n, shift, scale, log);
+    });
+    return;
+  }
+  T out[kGatherBlock];
+  for_each_row_chunk<T>(src, ss, len, [&](const T* q, int64_t off, int64_t n) {
+    for (int64_t b = 0; b < n; b += kGatherBlock) {
+      const int64_t m = n - b < kGatherBlock ? n - b : kGatherBlock;
+      write_chunk<T>(out, q + b, m, shift, scale, log);
+      scatter(dst + (off + b) * ds, ds, out, m);
+    }
+  });
+}
+
+template <class T>
+void run(bool log, const SoftmaxLoop& s) {
+  if (s.length == 0) return;
+  const int64_t grain = s.length >= 16384 ? 1 : 16384 / s.length;
+  parallel_runs(s.outer, grain, [&](char* const* p, const int64_t* st, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) softmax_row<T>(p[0] + k * st[0], s.dst_stride, p[1] + k * st[1], s.src_stride, s.length, log);
+  });
+}
+
+void softmax_kernel(DType dtype, bool log, const SoftmaxLoop& s) {
+  switch (dtype) {
+    case DType::F32: return run<float>(log, s);
+    case DType::F64: return run<double>(log, s);
+    case DType::F16: return run<f16>(log, s);
+    case DType::BF16: return run<bf16>(log, s);
+    default: kernel_error(1 /* Type */, "softmax: needs a floating dtype");
+  }
+}
+
+}  // namespace
+
+void register_softmax_kernels(KernelTable& table) { table.softmax = &softmax_kernel; }
 
 }  // namespace EMBER_ISA_NS
 }  // namespace ember::cpu

@@ -1,9 +1,125 @@
+// Unary elementwise kernels: the functors of core/elementwise_ops.h applied to SIMD vectors for
+// floating dtypes (so every element, tail included, goes through the same math) and to scalars for
+// integer dtypes.
+#include "core/elementwise_ops.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/vec_io.h"
+#include "cpu/loop.h"
 
 namespace ember::cpu {
 inline namespace EMBER_ISA_NS {
 
-void register_unary_kernels(KernelTable&) {}
+namespace {
+
+constexpr int64_t kGrain = 16384;
+
+template <class Op, class T>
+void float_contiguous(T* out, const T* in, int64_t n) {
+  using V = Vec<compute_t<T>>;
+  constexpr int W = V::size;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) store_vec(out + i, Op{}(load_vec(in + i)));
+  if (i < n) store_vec_partial(out + i, Op{}(load_vec_partial(in + i, static_cast<int>(n - i))), static_cast<int>(n - i));
+}
+
+template <class Op, class T>
+void float_run(char* const* p, const int64_t* s, int64_t n) {
+  if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
+    float_contiguous<Op>(reinterpret_cast<T*>(p[0]), reinterpret_cast<const T*>(p[1]), n);
+    return;
+  }
+  T in[kGatherBlock], out[kGatherBlock];
+  for (int64_t b = 0; b < n; b += kGatherBlock) {
+    const int64_t m = n - b < kGatherBlock ? n - b : kGatherBlock;
+    gather(in, p[1] + b * s[1], s[1], m);
+    float_contiguous<Op>(out, in, m);
+    scatter(p[0] + b * s[0], s[0], out, m);
+  }
+}
+
+template <class Op, class T>
+void scalar_run(char* const* p, const int64_t* s, int64_t n) {
+  if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
+    T* out = reinterpret_cast<T*>(p[0]);
+    const T* in = reinterpret_cast<const T*>(p[1]);
+    for (int64_t i = 0; i < n; ++i) out[i] = Op{}(in[i]);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    T v;
+    std::memcpy(&v, p[1] + i * s[1], sizeof v);
+    v = Op{}(v);
+    std::memcpy(p[0] + i * s[0], &v, sizeof v);
+  }
+}
+
+template <class Op, class T>
+void run(const ElementwiseLoop& loop) {
+  parallel_runs(loop, kGrain, [](char* const* p, const int64_t* s, int64_t n) {
+    if constexpr (is_float_storage_v<T>) float_run<Op, T>(p, s, n);
+    else scalar_run<Op, T>(p, s, n);
+  });
+}
+
+[[noreturn]] void unsupported(const char* what) { kernel_error(4 /* Runtime */, what); }
+
+template <class Op>
+void float_op(DType dtype, const ElementwiseLoop& loop) {
+  switch (dtype) {
+    case DType::F32: return run<Op, float>(loop);
+    case DType::F64: return run<Op, double>(loop);
+    case DType::F16: return run<Op, f16>(loop);
+    case DType::BF16: return run<Op, bf16>(loop);
+    default: unsupported("unary: a floating op reached the kernel with a non-floating dtype");
+  }
+}
+
+template <class Op>
+void numeric_op(DType dtype, const ElementwiseLoop& loop) {
+  switch (dtype) {
+    case DType::U8: return run<Op, uint8_t>(loop);
+    case DType::I8: return run<Op, int8_t>(loop);
+    case DType::U32: return run<Op, uint32_t>(loop);
+    case DType::I32: return run<Op, int32_t>(loop);
+    case DType::I64: return run<Op, int64_t>(loop);
+    case DType::Bool: unsupported("unary: a numeric op reached the kernel with bool");
+    default: return float_op<Op>(dtype, loop);
+  }
+}
+
+template <class Op>
+void bitwise_op(DType dtype, const ElementwiseLoop& loop) {
+  switch (dtype) {
+    case DType::U8: return run<Op, uint8_t>(loop);
+    case DType::I8: return run<Op, int8_t>(loop);
+    case DType::U32: return run<Op, uint32_t>(loop);
+    case DType::I32: return run<Op, int32_t>(loop);
+    case DType::I64: return run<Op, int64_t>(loop);
+    case DType::Bool: return run<Op, bool>(loop);
+    default: unsupported("unary: a bitwise op reached the kernel with a floating dtype");
+  }
+}
+
+void unary_kernel(UnaryOp op, DType dtype, const ElementwiseLoop& loop) {
+  switch (op) {
+#define EMBER_CASE(Name, py) \
+  case UnaryOp::Name: return float_op<fn::Name>(dtype, loop);
+    EMBER_UNARY_FLOAT_OPS(EMBER_CASE)
+#undef EMBER_CASE
+#define EMBER_CASE(Name, py) \
+  case UnaryOp::Name: return numeric_op<fn::Name>(dtype, loop);
+    EMBER_UNARY_NUMERIC_OPS(EMBER_CASE)
+#undef EMBER_CASE
+#define EMBER_CASE(Name, py) \
+  case UnaryOp::Name: return bitwise_op<fn::Name>(dtype, loop);
+    EMBER_UNARY_BITWISE_OPS(EMBER_CASE)
+#undef EMBER_CASE
+  }
+}
+
+}  // namespace
+
+void register_unary_kernels(KernelTable& table) { table.unary = &unary_kernel; }
 
 }  // namespace EMBER_ISA_NS
 }  // namespace ember::cpu

@@ -1,0 +1,25 @@
+// Declarations shared by the binding files; each file binds one area of the API.
+#pragma once
+#include <optional>
+
+#include "bindings/convert.h"
+
+namespace ember::py_bind {
+
+using TensorClass = py::class_<Tensor>;
+
+void bind_tensor(py::module_& m, TensorClass& cls);    // attributes, conversions, repr support
+void bind_views(py::module_& m, TensorClass& cls);     // views, __getitem__, __setitem__
+void bind_math(py::module_& m, TensorClass& cls);      // elementwise, operators, reductions, matmul, indexing
+void bind_creation(py::module_& m);                    // tensor(), zeros(), rand(), cat(), ...
+void bind_interop(py::module_& m, TensorClass& cls);   // numpy, buffer protocol, DLPack
+
+bool is_operand(py::handle h);
+Operand operand_from_py(py::handle h, const char* op);
+// ember.tensor(data): nested sequences, numbers, numpy arrays, buffers or tensors; always copies.
+Tensor tensor_from_data(py::handle data, std::optional<DType> dtype, std::optional<Device> device);
+// A CPU tensor that wraps (does not copy) a numpy array or any buffer-protocol object.
+Tensor wrap_buffer(py::handle obj, const char* op);
+py::object tensor_to_list(const Tensor& t);
+
+}  // namespace ember::py_bind

@@ -1,0 +1,92 @@
+#include "cpu/cpu_backend.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "cpu/cpu_ops.h"
+#include "cpu/kernel_table.h"
+#include "cpu/loop_builder.h"
+#include "cpu/thread_pool.h"
+
+namespace ember::cpu {
+
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+
+  std::shared_ptr<Storage> allocate(size_t nbytes, Device) override { return allocate_host(nbytes); }
+
+  void copy_from_host(const void* src, const Tensor& dst) override {
+    if (dst.numel() > 0) std::memcpy(dst.data_ptr(), src, dst.numel() * dst.itemsize());
+  }
+  void copy_to_host(const Tensor& src, void* dst) override {
+    if (src.numel() > 0) std::memcpy(dst, src.data_ptr(), src.numel() * src.itemsize());
+  }
+
+  void copy(const Tensor& src, const Tensor& dst) override {
+    if (dst.numel() == 0) return;
+    if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {
+      const int64_t nbytes = dst.numel() * static_cast<int64_t>(dst.itemsize());
+      char* d = static_cast<char*>(dst.data_ptr());
+      const char* s = static_cast<const char*>(src.data_ptr());
+      if (d == s) return;
+      parallel_for(nbytes, int64_t(1) << 20, [&](int64_t b, int64_t e) { std::memmove(d + b, s + b, e - b); });
+      return;
+    }
+    kernels().cast(src.dtype(), dst.dtype(), make_loop({&dst, &src}, "copy"));
+  }
+
+  void fill(const Tensor& dst, Scalar value) override { cpu::fill(dst, value); }
+
+  void unary(UnaryOp op, const Tensor& src, const Tensor& dst) override {
+    kernels().unary(op, src.dtype(), make_loop({&dst, &src}, op_name(op)));
+  }
+
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& dst) override {
+    kernels().binary(op, a.dtype(), make_loop({&dst, &a, &b}, op_name(op)));
+  }
+
+  void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& dst) override {
+    cpu::where(cond, a, b, dst);
+  }
+
+  void reduce(ReduceOp op, const Tensor& src, const Dims& reduced, const Tensor& dst, const ReduceArgs& args) override {
+    kernels().reduce(op, src.dtype(), make_reduce_loop(dst, src, reduced, op_name(op)), args);
+  }
+
+  void softmax(const Tensor& src, int64_t dim, bool log, const Tensor& dst) override {
+    kernels().softmax(src.dtype(), log, make_softmax_loop(dst, src, dim, log ? "log_softmax" : "softmax"));
+  }
+
+  void matmul(const Tensor& a, const Tensor& b, const Tensor& dst) override { cpu::matmul(a, b, dst); }
+  void index_select(const Tensor& src, int64_t dim, const Tensor& index, const Tensor& dst) override {
+    cpu::index_select(src, dim, index, dst);
+  }
+  void gather(const Tensor& src, int64_t dim, const Tensor& index, const Tensor& dst) override {
+    cpu::gather(src, dim, index, dst);
+  }
+  void scatter_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src) override {
+    cpu::scatter_add(dst, dim, index, src);
+  }
+  void arange(const Tensor& dst, Scalar start, Scalar step) override { cpu::arange(dst, start, step); }
+  void triangle(const Tensor& src, const Tensor& dst, int64_t k, bool lower) override {
+    cpu::triangle(src, dst, k, lower);
+  }
+  void random_uniform(const Tensor& dst, uint64_t seed, uint64_t offset, double low, double high) override {
+    cpu::random_uniform(dst, seed, offset, low, high);
+  }
+  void random_normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, double std) override {
+    cpu::random_normal(dst, seed, offset, mean, std);
+  }
+};
+
+}  // namespace
+
+Backend& cpu_backend() {
+  static CpuBackend* backend = new CpuBackend();  // never destroyed: used until process exit
+  return *backend;
+}
+
+}  // namespace ember::cpu
