@@ -31,6 +31,11 @@ function(ember_add_isa_kernels objects_var defs_var)
     add_library(${ARG_PREFIX}_${level} OBJECT ${ARG_SOURCES})
     target_include_directories(${ARG_PREFIX}_${level} PRIVATE ${PROJECT_SOURCE_DIR}/csrc)
     target_compile_definitions(${ARG_PREFIX}_${level} PRIVATE EMBER_ISA_NS=${level})
+    if(level STREQUAL "baseline")
+      # The baseline build also carries the kernels that gain nothing from wider SIMD (integers,
+      # float64, comparisons, most casts); the other levels forward those dtypes to it.
+      target_compile_definitions(${ARG_PREFIX}_${level} PRIVATE EMBER_ISA_BASELINE=1)
+    endif()
     target_compile_options(${ARG_PREFIX}_${level} PRIVATE ${EMBER_WARNINGS} ${EMBER_FP_FLAGS} ${flags_${level}})
     list(APPEND objects $<TARGET_OBJECTS:${ARG_PREFIX}_${level}>)
     string(TOUPPER ${level} upper)

@@ -64,9 +64,11 @@ int64_t Layout::numel() const {
 }
 
 bool Layout::is_contiguous() const {
+  for (int64_t d : shape) {
+    if (d == 0) return true;
+  }
   int64_t expected = 1;
   for (size_t i = shape.size(); i-- > 0;) {
-    if (shape[i] == 0) return true;
     if (shape[i] != 1 && strides[i] != expected) return false;
     expected *= shape[i];
   }

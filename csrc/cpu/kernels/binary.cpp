@@ -3,6 +3,7 @@
 // Comparisons write bool.
 #include "core/elementwise_ops.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/forward.h"
 #include "cpu/kernels/vec_io.h"
 #include "cpu/loop.h"
 
@@ -96,15 +97,36 @@ template <class Op>
 void float_op(DType dtype, const ElementwiseLoop& loop) {
   switch (dtype) {
     case DType::F32: return run<Op, float>(loop);
-    case DType::F64: return run<Op, double>(loop);
     case DType::F16: return run<Op, f16>(loop);
     case DType::BF16: return run<Op, bf16>(loop);
-    default: unsupported("binary: a floating op reached the kernel with a non-floating dtype");
+#if defined(EMBER_ISA_BASELINE)
+    case DType::F64: return run<Op, double>(loop);
+#endif
+    default: unsupported("binary: unexpected dtype for a floating op");
   }
 }
 
+#if !defined(EMBER_ISA_BASELINE)
+// float32 / float16 / bfloat16 arithmetic of the SIMD levels above the baseline.
+void binary_float_dtypes(BinaryOp op, DType dtype, const ElementwiseLoop& loop) {
+  switch (op) {
+#define EMBER_CASE(Name, py) \
+  case BinaryOp::Name: return float_op<fn::Name>(dtype, loop);
+    EMBER_BINARY_ARITH_OPS(EMBER_CASE)
+    EMBER_BINARY_FLOAT_OPS(EMBER_CASE)
+#undef EMBER_CASE
+    default: unsupported("binary: unexpected op for the SIMD float kernels");
+  }
+}
+#endif
+
+#if defined(EMBER_ISA_BASELINE)
 template <class Op>
-void integer_op(DType dtype, const ElementwiseLoop& loop, bool allow_bool) {
+void integer_op(DType dtype, const ElementwiseLoop& loop) {
+  constexpr bool bool_ok = std::is_same_v<Op, fn::Add> || std::is_same_v<Op, fn::Mul> ||
+                           std::is_same_v<Op, fn::Maximum> || std::is_same_v<Op, fn::Minimum> ||
+                           std::is_same_v<Op, fn::BitwiseAnd> || std::is_same_v<Op, fn::BitwiseOr> ||
+                           std::is_same_v<Op, fn::BitwiseXor>;
   switch (dtype) {
     case DType::U8: return run<Op, uint8_t>(loop);
     case DType::I8: return run<Op, int8_t>(loop);
@@ -112,35 +134,10 @@ void integer_op(DType dtype, const ElementwiseLoop& loop, bool allow_bool) {
     case DType::I32: return run<Op, int32_t>(loop);
     case DType::I64: return run<Op, int64_t>(loop);
     case DType::Bool:
-      if (allow_bool) return run<Op, bool>(loop);
+      if constexpr (bool_ok) return run<Op, bool>(loop);
       unsupported("binary: op does not support bool");
     default: unsupported("binary: an integer op reached the kernel with a floating dtype");
   }
-}
-
-template <class Op>
-void arith_op(DType dtype, const ElementwiseLoop& loop) {
-  if (is_floating(dtype)) return float_op<Op>(dtype, loop);
-  constexpr bool bool_ok = std::is_same_v<Op, fn::Add> || std::is_same_v<Op, fn::Mul> ||
-                           std::is_same_v<Op, fn::Maximum> || std::is_same_v<Op, fn::Minimum>;
-  if constexpr (bool_ok) {
-    integer_op<Op>(dtype, loop, true);
-  } else {
-    if (dtype == DType::Bool) unsupported("binary: op does not support bool");
-    switch (dtype) {
-      case DType::U8: return run<Op, uint8_t>(loop);
-      case DType::I8: return run<Op, int8_t>(loop);
-      case DType::U32: return run<Op, uint32_t>(loop);
-      case DType::I32: return run<Op, int32_t>(loop);
-      case DType::I64: return run<Op, int64_t>(loop);
-      default: unsupported("binary: unexpected dtype");
-    }
-  }
-}
-
-template <class Op>
-void bitwise_op(DType dtype, const ElementwiseLoop& loop) {
-  integer_op<Op>(dtype, loop, true);
 }
 
 template <class Op>
@@ -158,11 +155,15 @@ void compare_op(DType dtype, const ElementwiseLoop& loop) {
     case DType::Bool: return run_compare<Op, bool>(loop);
   }
 }
+#endif
 
-void binary_kernel(BinaryOp op, DType dtype, const ElementwiseLoop& loop) {
+}  // namespace
+
+#if defined(EMBER_ISA_BASELINE)
+void binary_all_dtypes(BinaryOp op, DType dtype, const ElementwiseLoop& loop) {
   switch (op) {
 #define EMBER_CASE(Name, py) \
-  case BinaryOp::Name: return arith_op<fn::Name>(dtype, loop);
+  case BinaryOp::Name: return is_floating(dtype) ? float_op<fn::Name>(dtype, loop) : integer_op<fn::Name>(dtype, loop);
     EMBER_BINARY_ARITH_OPS(EMBER_CASE)
 #undef EMBER_CASE
 #define EMBER_CASE(Name, py) \
@@ -174,15 +175,31 @@ void binary_kernel(BinaryOp op, DType dtype, const ElementwiseLoop& loop) {
     EMBER_BINARY_COMPARE_OPS(EMBER_CASE)
 #undef EMBER_CASE
 #define EMBER_CASE(Name, py) \
-  case BinaryOp::Name: return bitwise_op<fn::Name>(dtype, loop);
+  case BinaryOp::Name: return integer_op<fn::Name>(dtype, loop);
     EMBER_BINARY_BITWISE_OPS(EMBER_CASE)
 #undef EMBER_CASE
   }
 }
-
+void register_binary_kernels(KernelTable& table) { table.binary = &binary_all_dtypes; }
+#else
+namespace {
+bool is_arith(BinaryOp op) {
+  switch (op) {
+#define EMBER_CASE(Name, py) case BinaryOp::Name:
+    EMBER_BINARY_ARITH_OPS(EMBER_CASE)
+    EMBER_BINARY_FLOAT_OPS(EMBER_CASE)
+#undef EMBER_CASE
+    return true;
+    default: return false;
+  }
+}
+void binary_kernel(BinaryOp op, DType dtype, const ElementwiseLoop& loop) {
+  if (is_simd_dtype(dtype) && is_arith(op)) return binary_float_dtypes(op, dtype, loop);
+  baseline::binary_all_dtypes(op, dtype, loop);
+}
 }  // namespace
-
 void register_binary_kernels(KernelTable& table) { table.binary = &binary_kernel; }
+#endif
 
 }  // namespace EMBER_ISA_NS
 }  // namespace ember::cpu

@@ -4,6 +4,7 @@
 
 #include "core/convert.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/forward.h"
 #include "cpu/kernels/vec_io.h"
 #include "cpu/loop.h"
 
@@ -46,6 +47,7 @@ void run(const ElementwiseLoop& loop) {
   parallel_runs(loop, kGrain, [](char* const* p, const int64_t* s, int64_t n) { convert_run<From, To>(p, s, n); });
 }
 
+#if defined(EMBER_ISA_BASELINE)
 template <class From>
 void from_type(DType dst, const ElementwiseLoop& loop) {
   switch (dst) {
@@ -61,8 +63,23 @@ void from_type(DType dst, const ElementwiseLoop& loop) {
     case DType::Bool: return run<From, bool>(loop);
   }
 }
+#else
+// Only the conversions among float32, float16 and bfloat16 are built per SIMD level.
+template <class From>
+void from_type(DType dst, const ElementwiseLoop& loop) {
+  switch (dst) {
+    case DType::F32: return run<From, float>(loop);
+    case DType::F16: return run<From, f16>(loop);
+    case DType::BF16: return run<From, bf16>(loop);
+    default: break;
+  }
+}
+#endif
 
-void cast_kernel(DType src, DType dst, const ElementwiseLoop& loop) {
+}  // namespace
+
+#if defined(EMBER_ISA_BASELINE)
+void cast_all_dtypes(DType src, DType dst, const ElementwiseLoop& loop) {
   switch (src) {
     case DType::F32: return from_type<float>(dst, loop);
     case DType::F16: return from_type<f16>(dst, loop);
@@ -76,10 +93,20 @@ void cast_kernel(DType src, DType dst, const ElementwiseLoop& loop) {
     case DType::Bool: return from_type<bool>(dst, loop);
   }
 }
-
+void register_cast_kernels(KernelTable& table) { table.cast = &cast_all_dtypes; }
+#else
+namespace {
+void cast_kernel(DType src, DType dst, const ElementwiseLoop& loop) {
+  if (!is_simd_dtype(src) || !is_simd_dtype(dst)) return baseline::cast_all_dtypes(src, dst, loop);
+  switch (src) {
+    case DType::F32: return from_type<float>(dst, loop);
+    case DType::F16: return from_type<f16>(dst, loop);
+    default: return from_type<bf16>(dst, loop);
+  }
+}
 }  // namespace
-
 void register_cast_kernels(KernelTable& table) { table.cast = &cast_kernel; }
+#endif
 
 }  // namespace EMBER_ISA_NS
 }  // namespace ember::cpu

@@ -11,6 +11,7 @@
 
 #include "core/convert.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/forward.h"
 #include "cpu/kernels/reduce_chunks.h"
 #include "cpu/kernels/vec_io.h"
 #include "cpu/loop.h"
@@ -238,6 +239,7 @@ void reduce_float(ReduceOp op, const ReduceLoop& r, const ReduceArgs& args) {
   }
 }
 
+#if defined(EMBER_ISA_BASELINE)
 // Integer and bool sums and products (int64, wrapping), max and min.
 template <class T>
 void reduce_integer(ReduceOp op, const ReduceLoop& r) {
@@ -318,8 +320,11 @@ void reduce_arg(ReduceOp op, const ReduceLoop& r) {
   });
 }
 
+#endif
+
 template <class T>
 void reduce_typed(ReduceOp op, const ReduceLoop& r, const ReduceArgs& args) {
+#if defined(EMBER_ISA_BASELINE)
   if (op == ReduceOp::All || op == ReduceOp::Any) return reduce_bool<T>(op, r);
   if (op == ReduceOp::ArgMax || op == ReduceOp::ArgMin) {
     if constexpr (!std::is_same_v<T, bool>) return reduce_arg<T>(op, r);
@@ -327,9 +332,23 @@ void reduce_typed(ReduceOp op, const ReduceLoop& r, const ReduceArgs& args) {
   }
   if constexpr (is_float_storage_v<T>) reduce_float<T>(op, r, args);
   else reduce_integer<T>(op, r);
+#else
+  if constexpr (is_float_storage_v<T>) reduce_float<T>(op, r, args);
+#endif
 }
 
-void reduce_kernel(ReduceOp op, DType dtype, const ReduceLoop& r, const ReduceArgs& args) {
+#if !defined(EMBER_ISA_BASELINE)
+// The ops reduce_float implements with SIMD.
+bool is_float_reduction(ReduceOp op) {
+  return op == ReduceOp::Sum || op == ReduceOp::Mean || op == ReduceOp::Max || op == ReduceOp::Min ||
+         op == ReduceOp::Var || op == ReduceOp::LogSumExp || op == ReduceOp::Prod;
+}
+#endif
+
+}  // namespace
+
+#if defined(EMBER_ISA_BASELINE)
+void reduce_all_dtypes(ReduceOp op, DType dtype, const ReduceLoop& r, const ReduceArgs& args) {
   if (r.outer.numel == 0) return;
   switch (dtype) {
     case DType::F32: return reduce_typed<float>(op, r, args);
@@ -344,10 +363,21 @@ void reduce_kernel(ReduceOp op, DType dtype, const ReduceLoop& r, const ReduceAr
     case DType::Bool: return reduce_typed<bool>(op, r, args);
   }
 }
-
+void register_reduce_kernels(KernelTable& table) { table.reduce = &reduce_all_dtypes; }
+#else
+namespace {
+void reduce_kernel(ReduceOp op, DType dtype, const ReduceLoop& r, const ReduceArgs& args) {
+  if (!is_simd_dtype(dtype) || !is_float_reduction(op)) return baseline::reduce_all_dtypes(op, dtype, r, args);
+  if (r.outer.numel == 0) return;
+  switch (dtype) {
+    case DType::F32: return reduce_typed<float>(op, r, args);
+    case DType::F16: return reduce_typed<f16>(op, r, args);
+    default: return reduce_typed<bf16>(op, r, args);
+  }
+}
 }  // namespace
-
 void register_reduce_kernels(KernelTable& table) { table.reduce = &reduce_kernel; }
+#endif
 
 }  // namespace EMBER_ISA_NS
 }  // namespace ember::cpu

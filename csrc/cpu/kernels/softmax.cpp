@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/forward.h"
 #include "cpu/kernels/reduce_chunks.h"
 #include "cpu/kernels/vec_io.h"
 #include "cpu/loop.h"
@@ -84,7 +85,10 @@ void run(bool log, const SoftmaxLoop& s) {
   });
 }
 
-void softmax_kernel(DType dtype, bool log, const SoftmaxLoop& s) {
+}  // namespace
+
+#if defined(EMBER_ISA_BASELINE)
+void softmax_all_dtypes(DType dtype, bool log, const SoftmaxLoop& s) {
   switch (dtype) {
     case DType::F32: return run<float>(log, s);
     case DType::F64: return run<double>(log, s);
@@ -93,10 +97,20 @@ void softmax_kernel(DType dtype, bool log, const SoftmaxLoop& s) {
     default: kernel_error(1 /* Type */, "softmax: needs a floating dtype");
   }
 }
-
+void register_softmax_kernels(KernelTable& table) { table.softmax = &softmax_all_dtypes; }
+#else
+namespace {
+void softmax_kernel(DType dtype, bool log, const SoftmaxLoop& s) {
+  switch (dtype) {
+    case DType::F32: return run<float>(log, s);
+    case DType::F16: return run<f16>(log, s);
+    case DType::BF16: return run<bf16>(log, s);
+    default: return baseline::softmax_all_dtypes(dtype, log, s);
+  }
+}
 }  // namespace
-
 void register_softmax_kernels(KernelTable& table) { table.softmax = &softmax_kernel; }
+#endif
 
 }  // namespace EMBER_ISA_NS
 }  // namespace ember::cpu

@@ -3,6 +3,7 @@
 // integer dtypes.
 #include "core/elementwise_ops.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/forward.h"
 #include "cpu/kernels/vec_io.h"
 #include "cpu/loop.h"
 
@@ -67,13 +68,16 @@ template <class Op>
 void float_op(DType dtype, const ElementwiseLoop& loop) {
   switch (dtype) {
     case DType::F32: return run<Op, float>(loop);
-    case DType::F64: return run<Op, double>(loop);
     case DType::F16: return run<Op, f16>(loop);
     case DType::BF16: return run<Op, bf16>(loop);
-    default: unsupported("unary: a floating op reached the kernel with a non-floating dtype");
+#if defined(EMBER_ISA_BASELINE)
+    case DType::F64: return run<Op, double>(loop);
+#endif
+    default: unsupported("unary: unexpected dtype for a floating op");
   }
 }
 
+#if defined(EMBER_ISA_BASELINE)
 template <class Op>
 void numeric_op(DType dtype, const ElementwiseLoop& loop) {
   switch (dtype) {
@@ -99,13 +103,26 @@ void bitwise_op(DType dtype, const ElementwiseLoop& loop) {
     default: unsupported("unary: a bitwise op reached the kernel with a floating dtype");
   }
 }
+#endif
 
-void unary_kernel(UnaryOp op, DType dtype, const ElementwiseLoop& loop) {
+// float32 / float16 / bfloat16 (every level; the baseline also takes float64 here).
+void unary_float_dtypes(UnaryOp op, DType dtype, const ElementwiseLoop& loop) {
   switch (op) {
 #define EMBER_CASE(Name, py) \
   case UnaryOp::Name: return float_op<fn::Name>(dtype, loop);
     EMBER_UNARY_FLOAT_OPS(EMBER_CASE)
+    EMBER_UNARY_NUMERIC_OPS(EMBER_CASE)
 #undef EMBER_CASE
+    default: unsupported("unary: bitwise ops need integer dtypes");
+  }
+}
+
+}  // namespace
+
+#if defined(EMBER_ISA_BASELINE)
+void unary_all_dtypes(UnaryOp op, DType dtype, const ElementwiseLoop& loop) {
+  if (is_floating(dtype)) return unary_float_dtypes(op, dtype, loop);
+  switch (op) {
 #define EMBER_CASE(Name, py) \
   case UnaryOp::Name: return numeric_op<fn::Name>(dtype, loop);
     EMBER_UNARY_NUMERIC_OPS(EMBER_CASE)
@@ -114,12 +131,19 @@ void unary_kernel(UnaryOp op, DType dtype, const ElementwiseLoop& loop) {
   case UnaryOp::Name: return bitwise_op<fn::Name>(dtype, loop);
     EMBER_UNARY_BITWISE_OPS(EMBER_CASE)
 #undef EMBER_CASE
+    default: unsupported("unary: a floating op reached the kernel with an integer dtype");
   }
 }
-
+void register_unary_kernels(KernelTable& table) { table.unary = &unary_all_dtypes; }
+#else
+namespace {
+void unary_kernel(UnaryOp op, DType dtype, const ElementwiseLoop& loop) {
+  if (is_simd_dtype(dtype)) return unary_float_dtypes(op, dtype, loop);
+  baseline::unary_all_dtypes(op, dtype, loop);
+}
 }  // namespace
-
 void register_unary_kernels(KernelTable& table) { table.unary = &unary_kernel; }
+#endif
 
 }  // namespace EMBER_ISA_NS
 }  // namespace ember::cpu

@@ -1,0 +1,48 @@
+"""Shared helpers for the bench/ scripts: timing, worker subprocesses with a fixed thread count, tables."""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+THREAD_ENV = ("EMBER_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS")
+
+
+def median_time(fn, min_time=0.3, min_reps=3, max_reps=50, warmup=1):
+    """Median wall time of fn() in seconds over repeated calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_reps or (time.perf_counter() - start < min_time and len(times) < max_reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_worker(script, args, threads):
+    """Runs `python script --worker ...` with every threading library pinned to `threads` threads."""
+    env = dict(os.environ)
+    for key in THREAD_ENV:
+        env[key] = str(threads)
+    out = subprocess.run([sys.executable, script, "--worker", *args], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr)
+        raise RuntimeError(f"worker {args} failed")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_table(headers, rows):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
+    line = " | ".join(str(h).rjust(w) for h, w in zip(headers, widths))
+    print(line)
+    print("-|-".join("-" * w for w in widths))
+    for r in rows:
+        print(" | ".join(str(c).rjust(w) for c, w in zip(r, widths)))
+
+
+def fmt(x, digits=1):
+    return "-" if x is None else f"{x:.{digits}f}"
