@@ -76,9 +76,62 @@ void softmax_row(char* dst, int64_t ds, const char* src, int64_t ss, int64_t len
   });
 }
 
+// Softmax along a strided dim whose neighbouring rows are adjacent in memory (softmax over dim 0,
+// or over the last dim of a transposed tensor): SIMD across rows, one column block at a time.
+template <class T>
+bool rows_adjacent(const SoftmaxLoop& s) {
+  const ElementwiseLoop& o = s.outer;
+  return o.ndim > 0 && s.src_stride != sizeof(T) && o.strides[0][o.ndim - 1] == sizeof(T) &&
+         o.strides[1][o.ndim - 1] == sizeof(T);
+}
+
+template <class T>
+void softmax_across_rows(bool log, const SoftmaxLoop& s) {
+  using C = compute_t<T>;
+  using V = Vec<C>;
+  constexpr int W = V::size;
+  constexpr int kCols = 4 * W;
+  const int64_t len = s.length, ss = s.src_stride, ds = s.dst_stride;
+  parallel_runs(s.outer, 4 * kCols, [&](char* const* p, const int64_t*, int64_t n) {
+    for (int64_t c0 = 0; c0 < n; c0 += kCols) {
+      const int64_t cols = n - c0 < kCols ? n - c0 : kCols;
+      const int blocks = static_cast<int>((cols + W - 1) / W);
+      auto load_at = [&](int64_t k, int j) {
+        const T* row = reinterpret_cast<const T*>(p[1] + k * ss) + c0 + j * W;
+        const int64_t left = cols - j * W;
+        return left >= W ? load_vec(row) : load_vec_partial(row, static_cast<int>(left));
+      };
+      V mx[4], sum[4], shift[4], scale[4];
+      for (int j = 0; j < blocks; ++j) mx[j] = load_at(0, j);
+      for (int64_t k = 1; k < len; ++k) {
+        for (int j = 0; j < blocks; ++j) mx[j] = em_max(mx[j], load_at(k, j));
+      }
+      for (int j = 0; j < blocks; ++j) sum[j] = V(0);
+      for (int64_t k = 0; k < len; ++k) {
+        for (int j = 0; j < blocks; ++j) sum[j] += em_exp(load_at(k, j) - mx[j]);
+      }
+      for (int j = 0; j < blocks; ++j) {
+        shift[j] = log ? mx[j] + em_log(sum[j]) : mx[j];
+        scale[j] = V(1) / sum[j];
+      }
+      for (int64_t k = 0; k < len; ++k) {
+        for (int j = 0; j < blocks; ++j) {
+          const V d = load_at(k, j) - shift[j];
+          const V y = log ? d : em_exp(d) * scale[j];
+          T* out = reinterpret_cast<T*>(p[0] + k * ds) + c0 + j * W;
+          const int64_t left = cols - j * W;
+          if (left >= W) store_vec(out, y);
+          else store_vec_partial(out, y, static_cast<int>(left));
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void run(bool log, const SoftmaxLoop& s) {
   if (s.length == 0) return;
+  if (rows_adjacent<T>(s)) return softmax_across_rows<T>(log, s);
   const int64_t grain = s.length >= 16384 ? 1 : 16384 / s.length;
   parallel_runs(s.outer, grain, [&](char* const* p, const int64_t* st, int64_t n) {
     for (int64_t k = 0; k < n; ++k) softmax_row<T>(p[0] + k * st[0], s.dst_stride, p[1] + k * st[1], s.src_stride, s.length, log);
