@@ -3,6 +3,7 @@
 // Comparisons write bool.
 #include "core/elementwise_ops.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/dispatch.h"
 #include "cpu/kernels/forward.h"
 #include "cpu/kernels/vec_io.h"
 #include "cpu/loop.h"
@@ -91,19 +92,16 @@ void run_compare(const ElementwiseLoop& loop) {
   parallel_runs(loop, kGrain, [](char* const* p, const int64_t* s, int64_t n) { scalar_run<Op, T, bool>(p, s, n); });
 }
 
-[[noreturn]] void unsupported(const char* what) { kernel_error(4 /* Runtime */, what); }
-
 template <class Op>
 void float_op(DType dtype, const ElementwiseLoop& loop) {
-  switch (dtype) {
-    case DType::F32: return run<Op, float>(loop);
-    case DType::F16: return run<Op, f16>(loop);
-    case DType::BF16: return run<Op, bf16>(loop);
-#if defined(EMBER_ISA_BASELINE)
-    case DType::F64: return run<Op, double>(loop);
-#endif
-    default: unsupported("binary: unexpected dtype for a floating op");
-  }
+  dispatch(dtype, "binary: unexpected dtype for a floating op", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_kernel_float_v<T>) {
+      run<Op, T>(loop);
+      return true;
+    }
+    return false;
+  });
 }
 
 #if !defined(EMBER_ISA_BASELINE)
@@ -115,7 +113,7 @@ void binary_float_dtypes(BinaryOp op, DType dtype, const ElementwiseLoop& loop) 
     EMBER_BINARY_ARITH_OPS(EMBER_CASE)
     EMBER_BINARY_FLOAT_OPS(EMBER_CASE)
 #undef EMBER_CASE
-    default: unsupported("binary: unexpected op for the SIMD float kernels");
+    default: kernel_error(4 /* Runtime */, "binary: unexpected op for the SIMD float kernels");
   }
 }
 #endif
@@ -127,33 +125,22 @@ void integer_op(DType dtype, const ElementwiseLoop& loop) {
                            std::is_same_v<Op, fn::Maximum> || std::is_same_v<Op, fn::Minimum> ||
                            std::is_same_v<Op, fn::BitwiseAnd> || std::is_same_v<Op, fn::BitwiseOr> ||
                            std::is_same_v<Op, fn::BitwiseXor>;
-  switch (dtype) {
-    case DType::U8: return run<Op, uint8_t>(loop);
-    case DType::I8: return run<Op, int8_t>(loop);
-    case DType::U32: return run<Op, uint32_t>(loop);
-    case DType::I32: return run<Op, int32_t>(loop);
-    case DType::I64: return run<Op, int64_t>(loop);
-    case DType::Bool:
-      if constexpr (bool_ok) return run<Op, bool>(loop);
-      unsupported("binary: op does not support bool");
-    default: unsupported("binary: an integer op reached the kernel with a floating dtype");
-  }
+  dispatch(dtype, "binary: unexpected dtype for an integer op", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_int_v<T> || (bool_ok && std::is_same_v<T, bool>)) {
+      run<Op, T>(loop);
+      return true;
+    }
+    return false;
+  });
 }
 
 template <class Op>
 void compare_op(DType dtype, const ElementwiseLoop& loop) {
-  switch (dtype) {
-    case DType::F32: return run_compare<Op, float>(loop);
-    case DType::F64: return run_compare<Op, double>(loop);
-    case DType::F16: return run_compare<Op, f16>(loop);
-    case DType::BF16: return run_compare<Op, bf16>(loop);
-    case DType::U8: return run_compare<Op, uint8_t>(loop);
-    case DType::I8: return run_compare<Op, int8_t>(loop);
-    case DType::U32: return run_compare<Op, uint32_t>(loop);
-    case DType::I32: return run_compare<Op, int32_t>(loop);
-    case DType::I64: return run_compare<Op, int64_t>(loop);
-    case DType::Bool: return run_compare<Op, bool>(loop);
-  }
+  dispatch(dtype, "binary: unexpected dtype", [&](auto tag) {
+    run_compare<Op, decltype(tag)>(loop);
+    return true;
+  });
 }
 #endif
 

@@ -4,6 +4,7 @@
 
 #include "core/convert.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/dispatch.h"
 #include "cpu/kernels/forward.h"
 #include "cpu/kernels/vec_io.h"
 #include "cpu/loop.h"
@@ -47,62 +48,37 @@ void run(const ElementwiseLoop& loop) {
   parallel_runs(loop, kGrain, [](char* const* p, const int64_t* s, int64_t n) { convert_run<From, To>(p, s, n); });
 }
 
-#if defined(EMBER_ISA_BASELINE)
-template <class From>
-void from_type(DType dst, const ElementwiseLoop& loop) {
-  switch (dst) {
-    case DType::F32: return run<From, float>(loop);
-    case DType::F16: return run<From, f16>(loop);
-    case DType::BF16: return run<From, bf16>(loop);
-    case DType::F64: return run<From, double>(loop);
-    case DType::U8: return run<From, uint8_t>(loop);
-    case DType::I8: return run<From, int8_t>(loop);
-    case DType::U32: return run<From, uint32_t>(loop);
-    case DType::I32: return run<From, int32_t>(loop);
-    case DType::I64: return run<From, int64_t>(loop);
-    case DType::Bool: return run<From, bool>(loop);
-  }
+// Every pair in the baseline build; only pairs among float32, float16 and bfloat16 elsewhere.
+template <class T> constexpr bool is_cast_type_v = kIsBaseline || is_simd_storage_v<T>;
+
+void cast_dispatch(DType src, DType dst, const ElementwiseLoop& loop) {
+  dispatch(src, "cast: unexpected source dtype", [&](auto from_tag) {
+    using From = decltype(from_tag);
+    if constexpr (is_cast_type_v<From>) {
+      dispatch(dst, "cast: unexpected destination dtype", [&](auto to_tag) {
+        using To = decltype(to_tag);
+        if constexpr (is_cast_type_v<To>) {
+          run<From, To>(loop);
+          return true;
+        }
+        return false;
+      });
+      return true;
+    }
+    return false;
+  });
 }
-#else
-// Only the conversions among float32, float16 and bfloat16 are built per SIMD level.
-template <class From>
-void from_type(DType dst, const ElementwiseLoop& loop) {
-  switch (dst) {
-    case DType::F32: return run<From, float>(loop);
-    case DType::F16: return run<From, f16>(loop);
-    case DType::BF16: return run<From, bf16>(loop);
-    default: break;
-  }
-}
-#endif
 
 }  // namespace
 
 #if defined(EMBER_ISA_BASELINE)
-void cast_all_dtypes(DType src, DType dst, const ElementwiseLoop& loop) {
-  switch (src) {
-    case DType::F32: return from_type<float>(dst, loop);
-    case DType::F16: return from_type<f16>(dst, loop);
-    case DType::BF16: return from_type<bf16>(dst, loop);
-    case DType::F64: return from_type<double>(dst, loop);
-    case DType::U8: return from_type<uint8_t>(dst, loop);
-    case DType::I8: return from_type<int8_t>(dst, loop);
-    case DType::U32: return from_type<uint32_t>(dst, loop);
-    case DType::I32: return from_type<int32_t>(dst, loop);
-    case DType::I64: return from_type<int64_t>(dst, loop);
-    case DType::Bool: return from_type<bool>(dst, loop);
-  }
-}
+void cast_all_dtypes(DType src, DType dst, const ElementwiseLoop& loop) { cast_dispatch(src, dst, loop); }
 void register_cast_kernels(KernelTable& table) { table.cast = &cast_all_dtypes; }
 #else
 namespace {
 void cast_kernel(DType src, DType dst, const ElementwiseLoop& loop) {
   if (!is_simd_dtype(src) || !is_simd_dtype(dst)) return baseline::cast_all_dtypes(src, dst, loop);
-  switch (src) {
-    case DType::F32: return from_type<float>(dst, loop);
-    case DType::F16: return from_type<f16>(dst, loop);
-    default: return from_type<bf16>(dst, loop);
-  }
+  cast_dispatch(src, dst, loop);
 }
 }  // namespace
 void register_cast_kernels(KernelTable& table) { table.cast = &cast_kernel; }

@@ -11,6 +11,7 @@
 
 #include "core/convert.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/dispatch.h"
 #include "cpu/kernels/forward.h"
 #include "cpu/kernels/reduce_chunks.h"
 #include "cpu/kernels/vec_io.h"
@@ -350,18 +351,10 @@ bool is_float_reduction(ReduceOp op) {
 #if defined(EMBER_ISA_BASELINE)
 void reduce_all_dtypes(ReduceOp op, DType dtype, const ReduceLoop& r, const ReduceArgs& args) {
   if (r.outer.numel == 0) return;
-  switch (dtype) {
-    case DType::F32: return reduce_typed<float>(op, r, args);
-    case DType::F64: return reduce_typed<double>(op, r, args);
-    case DType::F16: return reduce_typed<f16>(op, r, args);
-    case DType::BF16: return reduce_typed<bf16>(op, r, args);
-    case DType::U8: return reduce_typed<uint8_t>(op, r, args);
-    case DType::I8: return reduce_typed<int8_t>(op, r, args);
-    case DType::U32: return reduce_typed<uint32_t>(op, r, args);
-    case DType::I32: return reduce_typed<int32_t>(op, r, args);
-    case DType::I64: return reduce_typed<int64_t>(op, r, args);
-    case DType::Bool: return reduce_typed<bool>(op, r, args);
-  }
+  dispatch(dtype, "reduce: unexpected dtype", [&](auto tag) {
+    reduce_typed<decltype(tag)>(op, r, args);
+    return true;
+  });
 }
 void register_reduce_kernels(KernelTable& table) { table.reduce = &reduce_all_dtypes; }
 #else
@@ -369,11 +362,14 @@ namespace {
 void reduce_kernel(ReduceOp op, DType dtype, const ReduceLoop& r, const ReduceArgs& args) {
   if (!is_simd_dtype(dtype) || !is_float_reduction(op)) return baseline::reduce_all_dtypes(op, dtype, r, args);
   if (r.outer.numel == 0) return;
-  switch (dtype) {
-    case DType::F32: return reduce_typed<float>(op, r, args);
-    case DType::F16: return reduce_typed<f16>(op, r, args);
-    default: return reduce_typed<bf16>(op, r, args);
-  }
+  dispatch(dtype, "reduce: unexpected dtype", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_simd_storage_v<T>) {
+      reduce_typed<T>(op, r, args);
+      return true;
+    }
+    return false;
+  });
 }
 }  // namespace
 void register_reduce_kernels(KernelTable& table) { table.reduce = &reduce_kernel; }

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/dispatch.h"
 #include "cpu/kernels/forward.h"
 #include "cpu/kernels/reduce_chunks.h"
 #include "cpu/kernels/vec_io.h"
@@ -138,28 +139,27 @@ void run(bool log, const SoftmaxLoop& s) {
   });
 }
 
+void softmax_dispatch(DType dtype, bool log, const SoftmaxLoop& s) {
+  dispatch(dtype, "softmax: needs a floating dtype", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_kernel_float_v<T>) {
+      run<T>(log, s);
+      return true;
+    }
+    return false;
+  });
+}
+
 }  // namespace
 
 #if defined(EMBER_ISA_BASELINE)
-void softmax_all_dtypes(DType dtype, bool log, const SoftmaxLoop& s) {
-  switch (dtype) {
-    case DType::F32: return run<float>(log, s);
-    case DType::F64: return run<double>(log, s);
-    case DType::F16: return run<f16>(log, s);
-    case DType::BF16: return run<bf16>(log, s);
-    default: kernel_error(1 /* Type */, "softmax: needs a floating dtype");
-  }
-}
+void softmax_all_dtypes(DType dtype, bool log, const SoftmaxLoop& s) { softmax_dispatch(dtype, log, s); }
 void register_softmax_kernels(KernelTable& table) { table.softmax = &softmax_all_dtypes; }
 #else
 namespace {
 void softmax_kernel(DType dtype, bool log, const SoftmaxLoop& s) {
-  switch (dtype) {
-    case DType::F32: return run<float>(log, s);
-    case DType::F16: return run<f16>(log, s);
-    case DType::BF16: return run<bf16>(log, s);
-    default: return baseline::softmax_all_dtypes(dtype, log, s);
-  }
+  if (!is_simd_dtype(dtype)) return baseline::softmax_all_dtypes(dtype, log, s);
+  softmax_dispatch(dtype, log, s);
 }
 }  // namespace
 void register_softmax_kernels(KernelTable& table) { table.softmax = &softmax_kernel; }

@@ -3,6 +3,7 @@
 // integer dtypes.
 #include "core/elementwise_ops.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/dispatch.h"
 #include "cpu/kernels/forward.h"
 #include "cpu/kernels/vec_io.h"
 #include "cpu/loop.h"
@@ -66,42 +67,28 @@ void run(const ElementwiseLoop& loop) {
 
 template <class Op>
 void float_op(DType dtype, const ElementwiseLoop& loop) {
-  switch (dtype) {
-    case DType::F32: return run<Op, float>(loop);
-    case DType::F16: return run<Op, f16>(loop);
-    case DType::BF16: return run<Op, bf16>(loop);
-#if defined(EMBER_ISA_BASELINE)
-    case DType::F64: return run<Op, double>(loop);
-#endif
-    default: unsupported("unary: unexpected dtype for a floating op");
-  }
+  dispatch(dtype, "unary: unexpected dtype for a floating op", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_kernel_float_v<T>) {
+      run<Op, T>(loop);
+      return true;
+    }
+    return false;
+  });
 }
 
 #if defined(EMBER_ISA_BASELINE)
-template <class Op>
-void numeric_op(DType dtype, const ElementwiseLoop& loop) {
-  switch (dtype) {
-    case DType::U8: return run<Op, uint8_t>(loop);
-    case DType::I8: return run<Op, int8_t>(loop);
-    case DType::U32: return run<Op, uint32_t>(loop);
-    case DType::I32: return run<Op, int32_t>(loop);
-    case DType::I64: return run<Op, int64_t>(loop);
-    case DType::Bool: unsupported("unary: a numeric op reached the kernel with bool");
-    default: return float_op<Op>(dtype, loop);
-  }
-}
-
-template <class Op>
-void bitwise_op(DType dtype, const ElementwiseLoop& loop) {
-  switch (dtype) {
-    case DType::U8: return run<Op, uint8_t>(loop);
-    case DType::I8: return run<Op, int8_t>(loop);
-    case DType::U32: return run<Op, uint32_t>(loop);
-    case DType::I32: return run<Op, int32_t>(loop);
-    case DType::I64: return run<Op, int64_t>(loop);
-    case DType::Bool: return run<Op, bool>(loop);
-    default: unsupported("unary: a bitwise op reached the kernel with a floating dtype");
-  }
+// Numeric ops take integers and floats; bitwise ops integers and bool.
+template <class Op, bool Bitwise>
+void integer_op(DType dtype, const ElementwiseLoop& loop) {
+  dispatch(dtype, "unary: unexpected dtype for an integer op", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_int_v<T> || (Bitwise && std::is_same_v<T, bool>) || (!Bitwise && is_kernel_float_v<T>)) {
+      run<Op, T>(loop);
+      return true;
+    }
+    return false;
+  });
 }
 #endif
 
@@ -124,11 +111,11 @@ void unary_all_dtypes(UnaryOp op, DType dtype, const ElementwiseLoop& loop) {
   if (is_floating(dtype)) return unary_float_dtypes(op, dtype, loop);
   switch (op) {
 #define EMBER_CASE(Name, py) \
-  case UnaryOp::Name: return numeric_op<fn::Name>(dtype, loop);
+  case UnaryOp::Name: return integer_op<fn::Name, false>(dtype, loop);
     EMBER_UNARY_NUMERIC_OPS(EMBER_CASE)
 #undef EMBER_CASE
 #define EMBER_CASE(Name, py) \
-  case UnaryOp::Name: return bitwise_op<fn::Name>(dtype, loop);
+  case UnaryOp::Name: return integer_op<fn::Name, true>(dtype, loop);
     EMBER_UNARY_BITWISE_OPS(EMBER_CASE)
 #undef EMBER_CASE
     default: unsupported("unary: a floating op reached the kernel with an integer dtype");
