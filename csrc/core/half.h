@@ -45,7 +45,9 @@ EMBER_FORCE_INLINE float half_bits_to_float(uint16_t h) {
     const float magnitude = static_cast<float>(mantissa) * 5.9604644775390625e-8f;  // 2^-24
     return bits_float(sign | float_bits(magnitude));
   }
-  if (exponent == 31) return bits_float(sign | 0x7f800000u | (mantissa << 13));
+  if (exponent == 31) {  // infinity, or NaN made quiet (as F16C and NEON conversions do)
+    return bits_float(sign | 0x7f800000u | (mantissa << 13) | (mantissa ? 0x00400000u : 0u));
+  }
   return bits_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
 }
 
