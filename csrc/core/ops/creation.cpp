@@ -17,6 +17,11 @@ void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
 void check_writable(const Tensor& t, const char* op) {
   EMBER_CHECK(t.storage()->writable(), Value, op, ": the destination tensor is read-only (it wraps read-only "
               "memory such as a read-only numpy array or a memory-mapped file); clone() it first");
+  for (int64_t d = 0; d < t.ndim(); ++d) {
+    EMBER_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, Value, op,
+                ": the destination has several elements at one memory location (an expanded view of shape ",
+                shape_str(t.shape()), " with stride 0 in dim ", d, "); clone() it first");
+  }
 }
 
 Tensor empty(const Dims& shape, DType dtype, Device device) { return Tensor::empty(shape, dtype, device, "empty"); }
