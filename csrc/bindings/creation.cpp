@@ -15,6 +15,7 @@ struct NestedData {
   std::vector<double> floats;
   std::vector<int64_t> ints;
   ValueKind kind = ValueKind::Bool;
+  bool any_value = false;
 };
 
 bool is_nested_sequence(py::handle h) { return PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()); }
@@ -45,6 +46,7 @@ void collect(py::handle h, NestedData& out, size_t level) {
     EMBER_CHECK(t.shape() == rest, Value, "tensor: a nested tensor of shape ", shape_str(t.shape()),
                 " does not fit the expected shape ", shape_str(rest), " at dim ", level);
     const Tensor host = to_device(t, Device::cpu());
+    out.any_value = true;
     if (is_floating(t.dtype())) out.kind = ValueKind::Float;
     else if (t.dtype() != DType::Bool && out.kind == ValueKind::Bool) out.kind = ValueKind::Int;
     const Tensor as_f64 = contiguous(to_dtype(host, DType::F64));
@@ -60,6 +62,7 @@ void collect(py::handle h, NestedData& out, size_t level) {
   EMBER_CHECK(is_number(h), Type, "tensor: cannot convert an element of type ",
               std::string(py::str(py::type::handle_of(h).attr("__name__"))), " to a number");
   const Scalar s = scalar_from_py(h, "tensor");
+  out.any_value = true;
   if (s.kind == Scalar::Kind::Float) out.kind = ValueKind::Float;
   else if (s.kind == Scalar::Kind::Int && out.kind == ValueKind::Bool) out.kind = ValueKind::Int;
   out.floats.push_back(s.to_double());
@@ -71,7 +74,9 @@ Tensor from_nested(py::handle data, std::optional<DType> dtype, Device device) {
   infer_shape(data, nd.shape);
   checked_numel(nd.shape, "tensor");
   collect(data, nd, 0);
+  // No element at all (ember.tensor([])): float32, like torch.
   const DType target = dtype ? *dtype
+                             : !nd.any_value ? kDefaultFloat
                              : nd.kind == ValueKind::Float ? kDefaultFloat
                              : nd.kind == ValueKind::Int   ? DType::I64
                                                            : DType::Bool;
@@ -106,6 +111,7 @@ Tensor tensor_from_data(py::handle data, std::optional<DType> dtype, std::option
       return dtype ? to_dtype(out, *dtype) : out;
     });
   }
+  if (is_numpy_scalar(data)) return tensor_from_data(py::module_::import("numpy").attr("asarray")(data), dtype, device);
   if (is_number(data)) {
     const Scalar s = scalar_from_py(data, "tensor");
     return full({}, s, dtype ? *dtype : s.default_dtype(), device_or_cpu(device));
@@ -152,10 +158,12 @@ void bind_creation(py::module_& m) {
   shaped("rand", [](const Dims& s, DType d, Device dev) { return rand(s, d, dev); });
   shaped("randn", [](const Dims& s, DType d, Device dev) { return randn(s, d, dev); });
 
-  m.def("full", [](const Dims& size, Scalar value, std::optional<DType> dtype, std::optional<Device> device) {
+  m.def("full", [](const Dims& size, py::handle fill_value, std::optional<DType> dtype, std::optional<Device> device) {
+    const Scalar value = scalar_from_py(fill_value, "full");
     return nogil([&] { return full(size, value, dtype ? *dtype : value.default_dtype(), device_or_cpu(device)); });
   }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none());
-  m.def("full_like", [](const Tensor& t, Scalar value, std::optional<DType> dtype, std::optional<Device> device) {
+  m.def("full_like", [](const Tensor& t, py::handle fill_value, std::optional<DType> dtype, std::optional<Device> device) {
+    const Scalar value = scalar_from_py(fill_value, "full_like");
     return nogil([&] { return full(t.shape(), value, dtype ? *dtype : t.dtype(), device ? *device : t.device()); });
   }, py::arg("input"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("device") = py::none());
 

@@ -82,7 +82,8 @@ bool is_numpy_array(py::handle h) {
          std::string(py::str(type.attr("__name__"))) == "ndarray";
 }
 
-Tensor wrap_python_buffer(py::handle obj, const char* op) {
+// `forced`: the dtype to use instead of the one the buffer's format names (same element size).
+Tensor wrap_python_buffer(py::handle obj, const char* op, std::optional<DType> forced = std::nullopt) {
   auto view = std::make_unique<Py_buffer>();
   if (PyObject_GetBuffer(obj.ptr(), view.get(), PyBUF_RECORDS_RO) != 0) throw py::error_already_set();
   Py_buffer* raw = view.release();
@@ -91,7 +92,8 @@ Tensor wrap_python_buffer(py::handle obj, const char* op) {
     with_gil([v] { PyBuffer_Release(v); });
     delete v;
   });
-  const DType dtype = dtype_from_format(raw->format ? raw->format : "B", raw->itemsize, op);
+  const DType dtype = forced ? *forced : dtype_from_format(raw->format ? raw->format : "B", raw->itemsize, op);
+  EMBER_CHECK(static_cast<Py_ssize_t>(itemsize(dtype)) == raw->itemsize, Type, op, ": element size mismatch");
   Dims shape, strides;
   for (int d = 0; d < raw->ndim; ++d) {
     shape.push_back(raw->shape[d]);
@@ -281,8 +283,7 @@ Tensor from_dlpack(py::handle obj) {
 
 Tensor bf16_numpy_to_tensor(py::handle arr, const char* op) {
   // ml_dtypes.bfloat16 arrays: reinterpret the bits as uint16, wrap, then relabel as bfloat16.
-  const Tensor bits = wrap_python_buffer(arr.attr("view")("uint16"), op);
-  return Tensor(bits.storage(), bits.layout(), DType::BF16);
+  return wrap_python_buffer(arr.attr("view")("uint16"), op, DType::BF16);
 }
 
 bool is_bf16_numpy(py::handle obj) {
@@ -316,6 +317,59 @@ py::object tensor_to_numpy(const Tensor& t) {
   if (!t.storage()->writable()) arr.attr("setflags")(py::arg("write") = false);
   return arr;
 }
+
+// ---- buffer protocol export ----
+
+struct ExportedBuffer {
+  Tensor tensor;
+  std::vector<Py_ssize_t> shape, strides;
+};
+
+int tensor_getbuffer(PyObject* self, Py_buffer* view, int flags) {
+  view->obj = nullptr;
+  try {
+    const Tensor& t = py::handle(self).cast<const Tensor&>();
+    EMBER_CHECK(t.device().is_cpu(), Type, "buffer protocol: a tensor on ", t.device().str(),
+                " has no host memory; call .cpu() first");
+    const char* fmt = format_of(t.dtype());
+    EMBER_CHECK(fmt, Type, "buffer protocol: bfloat16 has no buffer format; call .float() first");
+    const bool writable = t.storage()->writable();
+    if ((flags & PyBUF_WRITABLE) && !writable) {
+      PyErr_SetString(PyExc_BufferError, "buffer protocol: the tensor wraps read-only memory");
+      return -1;
+    }
+    if (!(flags & PyBUF_STRIDES) && !t.is_contiguous()) {
+      PyErr_SetString(PyExc_BufferError, "buffer protocol: the consumer needs a contiguous tensor; call .contiguous()");
+      return -1;
+    }
+    const int64_t isz = static_cast<int64_t>(t.itemsize());
+    auto* exported = new ExportedBuffer{t, {}, {}};
+    for (int64_t d = 0; d < t.ndim(); ++d) {
+      exported->shape.push_back(t.shape()[d]);
+      exported->strides.push_back(t.strides()[d] * isz);
+    }
+    view->buf = t.data_ptr();
+    view->len = t.numel() * isz;
+    view->readonly = !writable;
+    view->itemsize = isz;
+    view->format = (flags & PyBUF_FORMAT) ? const_cast<char*>(fmt) : nullptr;
+    view->ndim = static_cast<int>(t.ndim());
+    view->shape = (flags & PyBUF_ND) ? exported->shape.data() : nullptr;
+    view->strides = (flags & PyBUF_STRIDES) ? exported->strides.data() : nullptr;
+    view->suboffsets = nullptr;
+    view->internal = exported;
+    view->obj = self;
+    Py_INCREF(self);
+    return 0;
+  } catch (const Error& e) {
+    PyErr_SetString(e.kind() == ErrorKind::Type ? PyExc_TypeError : PyExc_BufferError, e.what());
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_BufferError, e.what());
+  }
+  return -1;
+}
+
+void tensor_releasebuffer(PyObject*, Py_buffer* view) { delete static_cast<ExportedBuffer*>(view->internal); }
 
 }  // namespace
 
@@ -355,15 +409,12 @@ void bind_interop(py::module_& m, TensorClass& cls) {
         const dlpack::Device d = dl_device(t.device());
         return py::make_tuple(d.device_type, d.device_id);
       });
-  cls.def_buffer([](const Tensor& t) -> py::buffer_info {
-    EMBER_CHECK(t.device().is_cpu(), Type, "buffer protocol: a tensor on ", t.device().str(), " has no host memory");
-    const char* fmt = format_of(t.dtype());
-    EMBER_CHECK(fmt, Type, "buffer protocol: bfloat16 has no buffer format; call .float() first");
-    const int64_t isz = static_cast<int64_t>(t.itemsize());
-    std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
-    for (int64_t s : t.strides()) strides.push_back(s * isz);
-    return py::buffer_info(t.data_ptr(), isz, fmt, t.ndim(), shape, strides, !t.storage()->writable());
-  });
+  // The buffer protocol, written directly so that refusals keep ember's message (pybind11's def_buffer
+  // replaces it with "Error getting buffer").
+  auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  type->tp_as_buffer->bf_getbuffer = &tensor_getbuffer;
+  type->tp_as_buffer->bf_releasebuffer = &tensor_releasebuffer;
+  PyType_Modified(type);
 }
 
 }  // namespace ember::py_bind

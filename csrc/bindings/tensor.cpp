@@ -128,7 +128,8 @@ void bind_tensor(py::module_&, TensorClass& cls) {
         nogil([&] { copy_into(t, s); });
         return t;
       }, py::arg("src"))
-      .def("fill_", [](const Tensor& t, Scalar v) {
+      .def("fill_", [](const Tensor& t, py::handle value) {
+        const Scalar v = scalar_from_py(value, "fill_");
         nogil([&] { fill_(t, v); });
         return t;
       }, py::arg("value"))

@@ -14,13 +14,24 @@ struct IndexResult {
 };
 
 bool is_advanced(py::handle h) {
-  return py::isinstance<Tensor>(h) || PyList_Check(h.ptr()) ||
-         (!is_number(h) && py::hasattr(h, "__array_interface__"));
+  return py::isinstance<Tensor>(h) || PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()) ||
+         (!is_number(h) && (py::hasattr(h, "__array_interface__") || py::hasattr(h, "__dlpack__")));
 }
 
 Tensor index_tensor(py::handle h) {
   if (py::isinstance<Tensor>(h)) return h.cast<Tensor>();
+  // An empty list selects nothing (numpy and torch treat it as an integer index).
+  if (PyList_Check(h.ptr()) && PyList_GET_SIZE(h.ptr()) == 0) return empty({0}, DType::I64, Device::cpu());
   return tensor_from_data(h, std::nullopt, std::nullopt);
+}
+
+int64_t index_value(py::handle h) {
+  py::object idx = py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()));
+  if (!idx) throw py::error_already_set();
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
+  EMBER_CHECK(!overflow, Index, "index ", std::string(py::str(idx)), " is out of range (beyond int64)");
+  return v;
 }
 
 IndexResult apply_index(const Tensor& self, py::handle index) {
@@ -60,9 +71,9 @@ IndexResult apply_index(const Tensor& self, py::handle index) {
       ++d;
     } else if (PyBool_Check(it.ptr())) {
       EMBER_THROW(Index, "indexing with a Python bool is not supported");
-    } else if (PyIndex_Check(it.ptr()) && !py::isinstance<Tensor>(it)) {
+    } else if (PyLong_Check(it.ptr()) || is_numpy_scalar(it)) {
       EMBER_CHECK(d < v.ndim(), Index, "too many indices for a tensor of dimension ", self.ndim());
-      v = select(v, d, py::cast<int64_t>(py::reinterpret_steal<py::object>(PyNumber_Index(it.ptr()))));
+      v = select(v, d, index_value(it));
     } else if (is_advanced(it)) {
       Tensor idx = index_tensor(it);
       if (idx.dtype() == DType::Bool) {

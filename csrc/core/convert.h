@@ -36,7 +36,7 @@ EMBER_FN To convert(From v) {
     if (v >= hi) return std::numeric_limits<To>::max();
     return static_cast<To>(v);
   } else if constexpr (std::is_integral_v<To> && std::is_integral_v<From>) {
-    return static_cast<To>(static_cast<std::make_unsigned_t<std::conditional_t<std::is_same_v<From, bool>, uint8_t, From>>>(v));
+    return static_cast<To>(v);  // C++20: exact when it fits, else modulo 2^bits
   } else {
     return static_cast<To>(v);
   }

@@ -195,6 +195,7 @@ Layout Layout::expand(const Dims& sizes) const {
     out.shape[i] = want;
     out.strides[i] = want == have ? strides[i - lead] : 0;
   }
+  checked_numel(out.shape, "expand");
   return out;
 }
 

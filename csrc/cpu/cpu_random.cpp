@@ -2,7 +2,8 @@
 // keyed by the seed. Element i of a call draws from counter (offset + i / per_block) independently of
 // every other element, so results do not depend on the thread count, and a CUDA kernel can produce
 // the same stream.
-//   float32/f16/bf16 uniform: 4 values per counter, u = (x >> 8) * 2^-24 in [0, 1)
+//   float32/f16/bf16 uniform: 4 values per counter, u = (x >> (32 - b)) * 2^-b in [0, 1) with b the
+//   dtype's significand bits (24, 11, 8), so u never rounds up to 1 in the output dtype
 //   float64 uniform: 2 values per counter, 53 bits from two words
 //   normal (Box-Muller, cosine branch): 2 values per counter, each from its own pair of words
 #include <cmath>
@@ -43,10 +44,12 @@ void random_uniform(const Tensor& dst, uint64_t seed, uint64_t offset, double lo
     });
     return;
   }
+  const int bits = dst.dtype() == DType::F16 ? 11 : dst.dtype() == DType::BF16 ? 8 : 24;
+  const double unit = std::ldexp(1.0, -bits);
   fill_contiguous(dst, [&](int64_t i) {
     const PhiloxBlock r = philox4x32_10(offset + static_cast<uint64_t>(i) / 4, seed);
-    const float u = static_cast<float>(r.v[i % 4] >> 8) * 0x1.0p-24f;
-    return low + span * static_cast<double>(u);
+    const double u = static_cast<double>(r.v[i % 4] >> (32 - bits)) * unit;
+    return low + span * u;
   });
 }
 

@@ -73,7 +73,8 @@ Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype,
 
 Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device) {
   EMBER_CHECK(steps >= 0, Value, "linspace: number of steps must be non-negative, got ", steps);
-  std::vector<double> values(static_cast<size_t>(steps));
+  Tensor host = Tensor::empty({steps}, DType::F64, Device::cpu(), "linspace");
+  double* values = host.data<double>();
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   const int64_t half = steps / 2;
   for (int64_t i = 0; i < steps; ++i) {
@@ -81,7 +82,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype, Device dev
     values[i] = i < half ? start + step * static_cast<double>(i) : end - step * static_cast<double>(steps - 1 - i);
   }
   if (steps == 1) values[0] = start;
-  return to_dtype(from_host(values.data(), {steps}, DType::F64, device), dtype);
+  return to_dtype(to_device(host, device), dtype);
 }
 
 Tensor eye(int64_t n, int64_t m, DType dtype, Device device) {

@@ -44,6 +44,7 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) { return x.with_layou
 Tensor expand(const Tensor& x, const Dims& shape) { return x.with_layout(x.layout().expand(shape)); }
 
 Tensor broadcast_to(const Tensor& x, const Dims& shape) {
+  checked_numel(shape, "broadcast_to");
   const Dims b = broadcast_shapes(x.shape(), shape, "broadcast_to");
   EMBER_CHECK(b == shape, Value, "broadcast_to: cannot broadcast shape ", shape_str(x.shape()), " to ", shape_str(shape));
   return expand(x, shape);
@@ -114,6 +115,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   EMBER_CHECK(chunks > 0, Value, "chunk: chunks must be positive, got ", chunks);
   EMBER_CHECK(x.ndim() > 0, Value, "chunk: cannot chunk a 0-d tensor");
   const int64_t n = x.shape()[wrap_dim(dim, x.ndim(), "chunk")];
+  if (n == 0) return std::vector<Tensor>(static_cast<size_t>(chunks), x);  // torch: `chunks` empty pieces
   const int64_t size = (n + chunks - 1) / chunks;
   return split(x, size, dim);
 }

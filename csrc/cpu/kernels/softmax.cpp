@@ -28,21 +28,22 @@ void for_each_row_chunk(const char* src, int64_t stride, int64_t len, F&& f) {
   }
 }
 
-// y = log ? (x - shift) : exp(x - shift) * scale, for a contiguous chunk.
+// y = log ? (x - max) - post : exp(x - max) * post, for a contiguous chunk. Subtracting the max
+// first keeps log_softmax exact for large logits.
 template <class T>
-void write_chunk(T* y, const T* x, int64_t n, compute_t<T> shift, compute_t<T> scale, bool log) {
+void write_chunk(T* y, const T* x, int64_t n, compute_t<T> max, compute_t<T> post, bool log) {
   using V = Vec<compute_t<T>>;
   constexpr int W = V::size;
-  const V vs(shift), vk(scale);
+  const V vs(max), vk(post);
   int64_t i = 0;
   for (; i + W <= n; i += W) {
     const V d = load_vec(x + i) - vs;
-    store_vec(y + i, log ? d : em_exp(d) * vk);
+    store_vec(y + i, log ? d - vk : em_exp(d) * vk);
   }
   if (i < n) {
     const int r = static_cast<int>(n - i);
     const V d = load_vec_partial(x + i, r) - vs;
-    store_vec_partial(y + i, log ? d : em_exp(d) * vk, r);
+    store_vec_partial(y + i, log ? d - vk : em_exp(d) * vk, r);
   }
 }
 
@@ -58,12 +59,10 @@ void softmax_row(char* dst, int64_t ds, const char* src, int64_t ss, int64_t len
   });
   double sum = 0;
   for_each_row_chunk<T>(src, ss, len, [&](const T* q, int64_t, int64_t n) { sum += sum_exp_chunk<T>(q, n, mx); });
-  // log: y = x - (max + log(sum)); softmax: y = exp(x - max) / sum.
-  const C shift = log ? static_cast<C>(static_cast<double>(mx) + std::log(sum)) : mx;
-  const C scale = static_cast<C>(1.0 / sum);
+  const C post = static_cast<C>(log ? std::log(sum) : 1.0 / sum);
   if (ds == sizeof(T)) {
     for_each_row_chunk<T>(src, ss, len, [&](const T* q, int64_t off, int64_t n) {
-      write_chunk<T>(reinterpret_cast<T*>(dst) + off, q, n, shift, scale, log);
+      write_chunk<T>(reinterpret_cast<T*>(dst) + off, q, n, mx, post, log);
     });
     return;
   }
@@ -71,7 +70,7 @@ void softmax_row(char* dst, int64_t ds, const char* src, int64_t ss, int64_t len
   for_each_row_chunk<T>(src, ss, len, [&](const T* q, int64_t off, int64_t n) {
     for (int64_t b = 0; b < n; b += kGatherBlock) {
       const int64_t m = n - b < kGatherBlock ? n - b : kGatherBlock;
-      write_chunk<T>(out, q + b, m, shift, scale, log);
+      write_chunk<T>(out, q + b, m, mx, post, log);
       scatter(dst + (off + b) * ds, ds, out, m);
     }
   });
@@ -102,7 +101,7 @@ void softmax_across_rows(bool log, const SoftmaxLoop& s) {
         const int64_t left = cols - j * W;
         return left >= W ? load_vec(row) : load_vec_partial(row, static_cast<int>(left));
       };
-      V mx[4], sum[4], shift[4], scale[4];
+      V mx[4], sum[4], post[4];
       for (int j = 0; j < blocks; ++j) mx[j] = load_at(0, j);
       for (int64_t k = 1; k < len; ++k) {
         for (int j = 0; j < blocks; ++j) mx[j] = em_max(mx[j], load_at(k, j));
@@ -112,13 +111,12 @@ void softmax_across_rows(bool log, const SoftmaxLoop& s) {
         for (int j = 0; j < blocks; ++j) sum[j] += em_exp(load_at(k, j) - mx[j]);
       }
       for (int j = 0; j < blocks; ++j) {
-        shift[j] = log ? mx[j] + em_log(sum[j]) : mx[j];
-        scale[j] = V(1) / sum[j];
+        post[j] = log ? em_log(sum[j]) : V(1) / sum[j];
       }
       for (int64_t k = 0; k < len; ++k) {
         for (int j = 0; j < blocks; ++j) {
-          const V d = load_at(k, j) - shift[j];
-          const V y = log ? d : em_exp(d) * scale[j];
+          const V d = load_at(k, j) - mx[j];
+          const V y = log ? d - post[j] : em_exp(d) * post[j];
           T* out = reinterpret_cast<T*>(p[0] + k * ds) + c0 + j * W;
           const int64_t left = cols - j * W;
           if (left >= W) store_vec(out, y);
