@@ -75,7 +75,9 @@ class Pool {
     threads_.store(n, std::memory_order_relaxed);
     while (static_cast<int>(workers_.size()) < n - 1) {
       const int id = static_cast<int>(workers_.size());
-      workers_.emplace_back([this, id] { worker_loop(id); });
+      // The generation at spawn: a job published before the thread gets going is still seen.
+      const uint64_t start = generation_.load(std::memory_order_acquire);
+      workers_.emplace_back([this, id, start] { worker_loop(id, start); });
       workers_.back().detach();
     }
   }
@@ -118,9 +120,8 @@ class Pool {
  private:
   Pool() { resize(default_num_threads()); }
 
-  void worker_loop(int id) {
+  void worker_loop(int id, uint64_t seen) {
     t_in_parallel = true;
-    uint64_t seen = generation_.load(std::memory_order_acquire);
     for (;;) {
       // Spin a little (a decode loop submits jobs back to back), then sleep on the generation.
       int spins = 0;

@@ -42,7 +42,11 @@ TEST(ThreadPool, UsesSeveralThreads) {
     const int now = inside.fetch_add(1) + 1;
     int prev = max_inside.load();
     while (now > prev && !max_inside.compare_exchange_weak(prev, now)) {}
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    // Stay inside until another thread has joined (or 5 s pass, on a badly overloaded machine).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (max_inside.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
     inside.fetch_sub(1);
   });
   EXPECT_EQ(max_inside.load(), 2);
