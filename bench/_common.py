@@ -35,6 +35,20 @@ def run_worker(script, args, threads):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_workers_interleaved(script, libs, extra_args, threads, repeat):
+    """Runs each library's worker `repeat` times, alternating libraries so that slow phases of a
+    shared machine hit all of them, and returns per library the median of each result key."""
+    runs = {lib: [] for lib in libs}
+    for _ in range(repeat):
+        for lib in libs:
+            runs[lib].append(run_worker(script, [lib, *extra_args], threads))
+    out = {}
+    for lib, results in runs.items():
+        keys = results[0].keys()
+        out[lib] = {k: (None if any(r[k] is None for r in results) else statistics.median(r[k] for r in results)) for k in keys}
+    return out
+
+
 def print_table(headers, rows):
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
     line = " | ".join(str(h).rjust(w) for h, w in zip(headers, widths))

@@ -8,7 +8,7 @@ given thread count (numpy's elementwise loops are single-threaded whatever the s
 import argparse
 import json
 
-from _common import fmt, median_time, print_table, run_worker
+from _common import fmt, median_time, print_table, run_workers_interleaved
 
 N = 4096
 
@@ -74,7 +74,7 @@ def main():
     nbytes = N * N * 4
     rows = []
     for threads in args.threads:
-        r = {lib: run_worker(__file__, [lib, min_time], threads) for lib in ("ember", "numpy", "torch")}
+        r = run_workers_interleaved(__file__, ("ember", "numpy", "torch"), [min_time], threads, 3)
         for key in r["ember"]:
             e, npy, t = r["ember"][key], r["numpy"][key], r["torch"][key]
             rows.append([key, threads, fmt(e, 2), fmt(npy, 2), fmt(t, 2), fmt(npy / e, 2), fmt(t / e, 2)])

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from _common import fmt, median_time, print_table, run_worker
+from _common import fmt, median_time, print_table, run_workers_interleaved
 
 F32_SHAPES = [(1, 4096, 4096), (16, 4096, 4096), (128, 4096, 4096), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048)]
 HALF_SHAPES = [(1, 4096, 4096), (128, 4096, 4096), (1024, 1024, 1024)]
@@ -66,25 +66,26 @@ def main():
     parser.add_argument("--worker", nargs=3, metavar=("LIB", "DTYPE", "MIN_TIME"))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=3, help="worker runs per library (median taken)")
     args = parser.parse_args()
     if args.worker:
         lib, dtype, min_time = args.worker
         worker(lib, dtype, float(min_time))
         return
-    min_time = "0.2" if args.quick else "1.0"
+    min_time = "0.2" if args.quick else "0.5"
     rows = []
     for threads in args.threads:
-        r = {lib: run_worker(__file__, [lib, "float32", min_time], threads) for lib in ("ember", "numpy", "candle")}
+        r = run_workers_interleaved(__file__, ("ember", "numpy", "candle"), ["float32", min_time], threads, args.repeat)
         for m, k, n in F32_SHAPES:
             key = f"{m}x{k}x{n}"
             e, npy, c = r["ember"][key], r["numpy"][key], r["candle"][key]
             rows.append([key, "f32", threads, fmt(e), fmt(npy), fmt(c), fmt(e / npy, 2), fmt(e / c if c else None, 2)])
-    print("float32 GFLOP/s (M x K x N)")
+    print(f"float32 GFLOP/s (M x K x N), median of {args.repeat} interleaved runs per library")
     print_table(["shape", "dtype", "threads", "ember", "numpy", "candle-nn", "ember/numpy", "ember/candle"], rows)
     rows = []
     for threads in args.threads:
         for dtype in ("bfloat16", "float16"):
-            r = {lib: run_worker(__file__, [lib, dtype, min_time], threads) for lib in ("ember", "torch", "candle")}
+            r = run_workers_interleaved(__file__, ("ember", "torch", "candle"), [dtype, min_time], threads, 1)
             for m, k, n in HALF_SHAPES:
                 key = f"{m}x{k}x{n}"
                 e, t, c = r["ember"][key], r["torch"][key], r["candle"][key]
