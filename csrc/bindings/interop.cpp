@@ -160,10 +160,6 @@ void fill_dltensor(dlpack::DLTensor& dl, ExportContext* ctx) {
   ctx->strides.assign(t.strides().begin(), t.strides().end());
   dl.data = t.storage()->data();
   dl.byte_offset = static_cast<uint64_t>(t.offset()) * t.itemsize();
-  if (t.numel() > 0 && t.offset() < 0) {  // never happens for ember layouts, kept for safety
-    dl.data = t.data_ptr();
-    dl.byte_offset = 0;
-  }
   dl.device = dl_device(t.device());
   dl.ndim = static_cast<int32_t>(t.ndim());
   dl.dtype = dl_dtype(t.dtype());

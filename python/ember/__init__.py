@@ -43,7 +43,7 @@ int = _C.int  # noqa: A001
 bool = _C.bool_  # noqa: A001
 
 Tensor.__repr__ = _formatting.tensor_repr
-Tensor.__str__ = _formatting.tensor_str
+Tensor.__str__ = _formatting.tensor_repr
 Tensor.__iter__ = _formatting.tensor_iter
 Tensor.__format__ = _formatting.tensor_format
 

@@ -98,10 +98,6 @@ def tensor_repr(t):
     return prefix + body + "".join(", " + s for s in suffix) + ")"
 
 
-def tensor_str(t):
-    return tensor_repr(t)
-
-
 def tensor_iter(t):
     if t.ndim == 0:
         raise TypeError("iteration over a 0-d tensor")
