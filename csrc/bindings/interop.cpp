@@ -367,6 +367,35 @@ int tensor_getbuffer(PyObject* self, Py_buffer* view, int flags) {
 
 void tensor_releasebuffer(PyObject*, Py_buffer* view) { delete static_cast<ExportedBuffer*>(view->internal); }
 
+// torch.frombuffer: `count` elements of `dtype` (-1: all that fit) starting `offset` bytes into a
+// contiguous buffer, sharing its memory.
+Tensor wrap_bytes(py::handle obj, DType dtype, int64_t count, int64_t offset) {
+  auto view = std::make_unique<Py_buffer>();
+  if (PyObject_GetBuffer(obj.ptr(), view.get(), PyBUF_SIMPLE) != 0) throw py::error_already_set();
+  Py_buffer* raw = view.release();
+  std::shared_ptr<void> holder(raw, [](void* p) {
+    auto* v = static_cast<Py_buffer*>(p);
+    with_gil([v] { PyBuffer_Release(v); });
+    delete v;
+  });
+  const int64_t len = raw->len, isz = static_cast<int64_t>(itemsize(dtype));
+  EMBER_CHECK(offset >= 0 && offset <= len, Value, "frombuffer: offset ", offset, " is outside the buffer of ", len,
+              " bytes");
+  if (count < 0) {
+    EMBER_CHECK(count == -1, Value, "frombuffer: count must be -1 (all) or >= 0, got ", count);
+    EMBER_CHECK((len - offset) % isz == 0, Value, "frombuffer: the ", len - offset, " bytes after offset ", offset,
+                " are not a multiple of the ", isz, "-byte ", dtype_name(dtype), " element");
+    count = (len - offset) / isz;
+  }
+  EMBER_CHECK(count <= (len - offset) / isz, Value, "frombuffer: ", count, " elements of ", dtype_name(dtype),
+              " from offset ", offset, " need more than the buffer's ", len, " bytes");
+  char* first = static_cast<char*>(raw->buf) + offset;
+  EMBER_CHECK(count == 0 || reinterpret_cast<uintptr_t>(first) % static_cast<uintptr_t>(isz) == 0, Value,
+              "frombuffer: the address at offset ", offset, " is not aligned for ", dtype_name(dtype),
+              "; copy the bytes (read them as uint8) instead");
+  return wrap_memory(first, {count}, {1}, dtype, std::move(holder), !raw->readonly);
+}
+
 }  // namespace
 
 Tensor wrap_buffer(py::handle obj, const char* op) {
@@ -390,7 +419,13 @@ void bind_interop(py::module_& m, TensorClass& cls) {
   }, py::arg("ndarray"), "A tensor that shares memory with the numpy array (no copy) and keeps it alive.");
   m.def("from_dlpack", &from_dlpack, py::arg("ext_tensor"),
         "A tensor that shares memory with any object implementing the DLPack protocol (torch, numpy, jax, ...).");
-  m.def("frombuffer", [](py::handle obj) { return wrap_buffer(obj, "frombuffer"); }, py::arg("buffer"));
+  m.def("frombuffer", [](py::handle obj, std::optional<DType> dtype, int64_t count, int64_t offset) {
+    if (!dtype && count == -1 && offset == 0) return wrap_buffer(obj, "frombuffer");
+    return wrap_bytes(obj, dtype ? *dtype : DType::U8, count, offset);
+  }, py::arg("buffer"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("count") = -1, py::arg("offset") = 0,
+        "A tensor sharing the buffer's memory. Without arguments it keeps the buffer's own element format and shape;\n"
+        "with dtype / count / offset (bytes) it reads `count` elements of `dtype` (-1: all) of a contiguous buffer\n"
+        "as a 1-D tensor, like torch.frombuffer.");
 
   cls.def("numpy", &tensor_to_numpy, "A numpy array sharing this tensor's memory (CPU tensors).")
       .def("__array__", [](const Tensor& t, py::handle dtype, py::handle copy) {

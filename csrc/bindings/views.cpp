@@ -169,7 +169,14 @@ void bind_views(py::module_& m, TensorClass& cls) {
         const Dims dims = dims_from_args(shape, "reshape");
         return nogil([&] { return reshape(t, dims); });
       })
-      .def("view", [](const Tensor& t, const py::args& shape) { return view(t, dims_from_args(shape, "view")); })
+      .def("view", [](const Tensor& t, const py::args& shape) {
+        // view(dtype) reinterprets the bytes; view(*shape) reshapes without copying.
+        if (shape.size() == 1 && !PyIndex_Check(shape[0].ptr()) && !py::isinstance<py::sequence>(shape[0])) {
+          return view_dtype(t, dtype_from_py(shape[0]));
+        }
+        return view(t, dims_from_args(shape, "view"));
+      })
+      .def("as_strided", &as_strided, py::arg("size"), py::arg("stride"), py::arg("storage_offset") = py::none())
       .def("transpose", &transpose, py::arg("dim0"), py::arg("dim1"))
       .def("swapaxes", &transpose, py::arg("axis0"), py::arg("axis1"))
       .def("permute", [](const Tensor& t, const py::args& dims) { return permute(t, dims_from_args(dims, "permute")); })
@@ -197,6 +204,9 @@ void bind_views(py::module_& m, TensorClass& cls) {
       .def("__getitem__", &getitem)
       .def("__setitem__", &setitem);
 
+  m.def("as_strided", &as_strided, py::arg("input"), py::arg("size"), py::arg("stride"),
+        py::arg("storage_offset") = py::none(),
+        "A view of input's storage with the given shape, strides and offset (elements); checked against the storage.");
   m.def("reshape", [](const Tensor& t, const Dims& shape) { return nogil([&] { return reshape(t, shape); }); },
         py::arg("input"), py::arg("shape"));
   m.def("transpose", &transpose, py::arg("input"), py::arg("dim0"), py::arg("dim1"));

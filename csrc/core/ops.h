@@ -46,6 +46,12 @@ void fill_(const Tensor& dst, Scalar value);
 // ---- views (no copy) ----
 Tensor reshape(const Tensor& x, const Dims& shape);  // a view when strides allow, else a copy
 Tensor view(const Tensor& x, const Dims& shape);     // ValueError when strides do not allow a view
+// The bytes of x read as `dtype` (torch's Tensor.view(dtype)): with another element size the last dim
+// must have stride 1 and is scaled; ValueError when the layout or the address alignment does not allow it.
+Tensor view_dtype(const Tensor& x, DType dtype);
+// A view of x's storage with any shape, strides and offset (in elements of x's dtype); ValueError when
+// it would reach outside the storage or a stride is negative.
+Tensor as_strided(const Tensor& x, const Dims& shape, const Dims& strides, std::optional<int64_t> offset);
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
 Tensor permute(const Tensor& x, const Dims& order);
 Tensor matrix_transpose(const Tensor& x);            // .mT: swaps the last two dims

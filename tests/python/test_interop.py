@@ -445,3 +445,36 @@ def test_tensor_from_torch_copies():
     x[0] = 10
     assert t[0].item() == 0
     assert ember.tensor(torch.ones(2, dtype=torch.bfloat16)).dtype == ember.bfloat16
+
+
+def test_frombuffer_with_dtype_count_offset_matches_torch():
+    data = bytearray(np.arange(40, dtype=np.uint8).tobytes())
+    for dtype, count, offset in [("float32", -1, 0), ("int32", 3, 8), ("uint8", 5, 7), ("float16", -1, 2),
+                                 ("int64", 4, 8), ("bfloat16", 2, 4), ("bool", 3, 37)]:
+        got = ember.frombuffer(data, dtype=getattr(ember, "bool_" if dtype == "bool" else dtype), count=count,
+                               offset=offset)
+        want = torch.frombuffer(data, dtype=getattr(torch, dtype), count=count, offset=offset)
+        assert got.shape == tuple(want.shape)
+        np.testing.assert_array_equal(got.view(ember.uint8).numpy(), want.view(torch.uint8).numpy())
+        assert got.data_ptr() == want.data_ptr()
+    assert ember.frombuffer(data, dtype=ember.float32, count=0, offset=40).shape == (0,)
+    t = ember.frombuffer(data, dtype=ember.uint8, count=4, offset=1)
+    t[0] = 200  # writable buffers stay writable, and writes reach the buffer
+    assert data[1] == 200
+    ro = ember.frombuffer(bytes(8), dtype=ember.int32)
+    with pytest.raises(ValueError, match="read-only"):
+        ro[0] = 1
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(dtype=ember.float32, offset=41), "outside the buffer"),
+    (dict(dtype=ember.float32, offset=-1), "outside the buffer"),
+    (dict(dtype=ember.float32, offset=2), "not a multiple"),
+    (dict(dtype=ember.float32, count=11), "need more than"),
+    (dict(dtype=ember.float32, count=2, offset=2), "not aligned"),
+    (dict(dtype=ember.float32, count=-2), "count must be"),
+])
+def test_frombuffer_errors(kwargs, message):
+    data = bytearray(40)
+    with pytest.raises(ValueError, match=message):
+        ember.frombuffer(data, **kwargs)

@@ -8,6 +8,7 @@ import ember
 from conftest import (
     ALL_DTYPES,
     assert_equal,
+    edtype,
     make_pair,
     rng_for,
     to_ember,
@@ -291,3 +292,73 @@ def test_view_ops_preserve_dtype(dtype):
     t = ember.zeros(2, 3, dtype=dtype)
     for v in (t.T, t[0], t.reshape(3, 2), t.unsqueeze(0), t.expand(4, 2, 3), t.flatten(), t.narrow(1, 0, 2)):
         assert v.dtype.name == dtype
+
+
+@pytest.mark.parametrize("src,dst", [("float32", "uint8"), ("uint8", "float32"), ("float32", "int32"),
+                                     ("int64", "float16"), ("bfloat16", "float16"), ("float64", "uint32"),
+                                     ("uint8", "int64"), ("int8", "bool")])
+def test_view_dtype_matches_torch(src, dst):
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (3, 4, 16), dtype=np.uint8)
+    t_ref = torch.from_numpy(base.copy()).view(getattr(torch, src))
+    e = ember.frombuffer(bytearray(base.tobytes()), dtype=ember.uint8).view(edtype(src)).reshape(t_ref.shape)
+    if dst == "bool":
+        t_ref = t_ref & 1
+        e = ember.tensor(t_ref.numpy())
+    for make in (lambda x: x, lambda x: x[1:, ::2], lambda x: x.narrow(-1, 2, 8) if x.shape[-1] >= 10 else x):
+        ref, mine = make(t_ref), make(e)
+        try:
+            want = ref.view(getattr(torch, dst))
+        except RuntimeError:
+            with pytest.raises(ValueError, match="view\\(dtype\\)"):
+                mine.view(edtype(dst))
+            continue
+        got = mine.view(edtype(dst))
+        assert got.shape == tuple(want.shape) and got.stride() == want.stride()
+        assert got.storage_offset() == want.storage_offset()
+        assert got.data_ptr() == mine.data_ptr()
+        np.testing.assert_array_equal(got.contiguous().view(ember.uint8).numpy(),
+                                      want.contiguous().view(torch.uint8).numpy())
+
+
+def test_view_dtype_errors():
+    x = ember.arange(12, dtype=ember.float32).reshape(3, 4)
+    with pytest.raises(ValueError, match="stride 1"):
+        x.T.view(ember.uint8)
+    with pytest.raises(ValueError, match="0-d"):
+        x[0, 0].view(ember.uint8)
+    with pytest.raises(ValueError, match="multiple"):
+        x.view(ember.uint8)[:, :6].view(ember.float32)
+    with pytest.raises(ValueError, match="aligned"):
+        x.view(ember.uint8).reshape(-1)[1:9].view(ember.float32)
+    assert x.view(ember.int32).dtype == ember.int32 and x.view(ember.float32) is not None
+
+
+def test_as_strided_matches_torch():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(60).astype(np.float32)
+    base_e, base_t = ember.tensor(a), torch.from_numpy(a)
+    for _ in range(50):
+        ndim = int(rng.integers(0, 4))
+        shape = [int(s) for s in rng.integers(0, 5, ndim)]
+        strides = [int(s) for s in rng.integers(0, 6, ndim)]
+        offset = int(rng.integers(0, 20))
+        extent = offset + sum((n - 1) * s for n, s in zip(shape, strides)) if all(shape) else offset
+        if extent >= 60:
+            with pytest.raises(ValueError, match="as_strided: .*reaches past the storage of 60"):
+                ember.as_strided(base_e, shape, strides, offset)
+            continue
+        got = ember.as_strided(base_e, shape, strides, offset)
+        want = torch.as_strided(base_t, shape, strides, offset)
+        assert got.shape == tuple(want.shape) and got.stride() == want.stride()
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    view = base_e[10:]
+    assert view.as_strided((2, 2), (1, 1)).tolist() == [[a[10], a[11]], [a[11], a[12]]]
+    with pytest.raises(ValueError, match="negative strides"):
+        ember.as_strided(base_e, (2,), (-1,), 5)
+    with pytest.raises(ValueError, match="different lengths"):
+        ember.as_strided(base_e, (2, 2), (1,))
+    with pytest.raises(ValueError, match="reaches past"):
+        ember.as_strided(base_e, (3, 1), (2**62, 1))
+    with pytest.raises(ValueError, match="more elements than fit"):
+        ember.as_strided(base_e, (2, 2**62), (1, 2**62))

@@ -12,6 +12,63 @@ Tensor view(const Tensor& x, const Dims& shape) {
   return x.with_layout(*l);
 }
 
+Tensor view_dtype(const Tensor& x, DType dtype) {
+  const int64_t from = static_cast<int64_t>(x.itemsize()), to = static_cast<int64_t>(itemsize(dtype));
+  if (from == to) return Tensor(x.storage(), x.layout(), dtype);
+  const auto fail = [&](const char* why) {
+    EMBER_THROW(Value, "view(dtype): cannot view a ", x.describe(), " with strides ", shape_str(x.strides()),
+                " as ", dtype_name(dtype), ": ", why);
+  };
+  if (x.ndim() == 0) fail("a 0-d tensor cannot change its element size");
+  if (x.strides().back() != 1 && x.shape().back() > 1) fail("the last dim must have stride 1");
+  if (reinterpret_cast<uintptr_t>(x.data_ptr()) % static_cast<uintptr_t>(to) != 0) {
+    fail("the data address is not aligned for the new dtype (copy it first)");
+  }
+  Layout l = x.layout();
+  if (from > to) {
+    const int64_t r = from / to;
+    for (int64_t d = 0; d + 1 < l.ndim(); ++d) l.strides[d] *= r;
+    l.shape.back() *= r;
+    l.strides.back() = 1;
+    l.offset *= r;
+    return Tensor(x.storage(), l, dtype);
+  }
+  const int64_t r = to / from;
+  if (l.shape.back() % r != 0) fail("the size of the last dim must be a multiple of the ratio of element sizes");
+  for (int64_t d = 0; d + 1 < l.ndim(); ++d) {
+    if (l.strides[d] % r != 0) fail("every other stride must be a multiple of the ratio of element sizes");
+    l.strides[d] /= r;
+  }
+  l.shape.back() /= r;
+  l.strides.back() = 1;
+  l.offset /= r;  // data_ptr() is aligned, so the storage start is too
+  return Tensor(x.storage(), l, dtype);
+}
+
+Tensor as_strided(const Tensor& x, const Dims& shape, const Dims& strides, std::optional<int64_t> offset) {
+  EMBER_CHECK(shape.size() == strides.size(), Value, "as_strided: shape ", shape_str(shape), " and strides ",
+              shape_str(strides), " have different lengths");
+  checked_numel(shape, "as_strided");
+  for (int64_t s : strides) {
+    EMBER_CHECK(s >= 0, Value, "as_strided: negative strides are not supported, got ", shape_str(strides));
+  }
+  const Layout l(shape, strides, offset ? *offset : x.offset());
+  EMBER_CHECK(l.offset >= 0, Value, "as_strided: negative storage offset ", l.offset);
+  const int64_t isz = static_cast<int64_t>(x.itemsize());
+  const int64_t capacity = static_cast<int64_t>(x.storage()->nbytes()) / isz;
+  int64_t hi = l.offset;
+  bool overflow = false;
+  for (size_t d = 0; d < shape.size() && l.numel() > 0; ++d) {
+    int64_t span = 0;
+    overflow = overflow || mul_overflow(shape[d] - 1, strides[d], &span) || span > INT64_MAX - hi;
+    if (!overflow) hi += span;
+  }
+  EMBER_CHECK(!overflow && (l.numel() == 0 ? l.offset <= capacity : hi < capacity), Value, "as_strided: a view of shape ",
+              shape_str(shape), ", strides ", shape_str(strides), " at offset ", l.offset,
+              " reaches past the storage of ", capacity, " ", dtype_name(x.dtype()), " elements");
+  return x.with_layout(l);
+}
+
 Tensor reshape(const Tensor& x, const Dims& shape) {
   const Dims resolved = infer_shape(shape, x.numel(), "reshape");
   if (std::optional<Layout> l = x.layout().view_as(resolved)) return x.with_layout(*l);
