@@ -49,4 +49,15 @@ Tensor.__format__ = _formatting.tensor_format
 
 from ember import cuda, metal, nn  # noqa: E402
 
-__all__ = ["Tensor", "dtype", "device", "cuda", "metal", "nn"] + _PUBLIC_C
+_LAZY_SUBMODULES = ("io", "hub")  # imported on first use: they pull in json, zipfile, huggingface_hub
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"ember.{name}")
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")
+
+
+__all__ = ["Tensor", "dtype", "device", "cuda", "hub", "io", "metal", "nn"] + _PUBLIC_C
