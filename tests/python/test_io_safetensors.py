@@ -309,3 +309,21 @@ def test_fuzzed_files_load_or_raise_file_format_error(tmp_path, rng):
         valid.append(p)
     summary = fuzz_reader("ember.io.load_safetensors(path)", valid, 3000, tmp_path, suffix=".safetensors")
     assert summary["rejected"] > 1000
+
+
+def test_load_tells_safetensors_from_pickle_when_the_header_length_starts_with_0x80(tmp_path):
+    for pad in range(0, 200):
+        name = "w" * (pad + 1)
+        path = tmp_path / "p.safetensors"
+        stn.save_file({name: np.arange(3, dtype=np.float32)}, str(path))
+        if path.read_bytes()[0] == 0x80:
+            assert ember.io.load(path)[name].tolist() == [0.0, 1.0, 2.0]
+            return
+    pytest.fail("no header length with low byte 0x80 was produced")
+
+
+def test_directory_with_a_name_in_two_files_is_an_error(tmp_path):
+    stn.save_file({"a": np.zeros(2, np.float32)}, str(tmp_path / "x.safetensors"))
+    stn.save_file({"a": np.ones(2, np.float32)}, str(tmp_path / "y.safetensors"))
+    with pytest.raises(FileFormatError, match="'a' is in both x.safetensors and y.safetensors"):
+        ember.io.load(tmp_path)

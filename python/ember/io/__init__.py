@@ -46,10 +46,10 @@ def _sniff(path):
         return "zip"
     if head.startswith(b"GGUF"):
         return "gguf"
+    if len(head) >= 9 and head[8:9] == b"{":
+        return "safetensors"  # before the pickle test: a header length can start with byte 0x80
     if head[:1] == b"\x80" or head[257:262] == b"ustar":
         return "pth"  # a bare pickle stream (pre-1.6 torch.save) or the older tar archive
-    if len(head) >= 9 and head[8:9] == b"{":
-        return "safetensors"
     if head.lstrip()[:1] == b"{":
         return "json"
     return None
@@ -102,9 +102,12 @@ def _load_directory(path, device, dtype):
     for suffixes in ((".safetensors",), (".pth", ".pt", ".bin"), (".npz",)):
         files = sorted(f for f in os.listdir(path) if f.endswith(suffixes) and os.path.isfile(os.path.join(path, f)))
         if files:
-            out = {}
+            out, source = {}, {}
             for f in files:
-                out.update(load(os.path.join(path, f), device=device, dtype=dtype))
+                for name, t in load(os.path.join(path, f), device=device, dtype=dtype).items():
+                    if name in out:
+                        raise FileFormatError(f"{path}: tensor {name!r} is in both {source[name]} and {f}")
+                    out[name], source[name] = t, f
             return out
     raise FileNotFoundError(f"{path}: no weight files (*.safetensors, *.index.json, *.bin, *.pth, *.pt, *.npz)")
 

@@ -2,3 +2,4 @@
 ember.nn.functional."""
 
 from ember.nn import functional  # noqa: F401
+from ember.nn.var_builder import VarBuilder, CheckpointMismatchError  # noqa: F401
