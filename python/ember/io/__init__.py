@@ -48,8 +48,8 @@ def _sniff(path):
         return "gguf"
     if len(head) >= 9 and head[8:9] == b"{":
         return "safetensors"  # before the pickle test: a header length can start with byte 0x80
-    if head[:1] == b"\x80" or head[257:262] == b"ustar":
-        return "pth"  # a bare pickle stream (pre-1.6 torch.save) or the older tar archive
+    if head[:1] == b"\x80" or head.startswith(b"L%dL\n" % 0x1950A86A20F9469CFC6C) or head[257:262] == b"ustar":
+        return "pth"  # a pre-1.6 torch.save pickle stream (protocol 2+, or 1's text magic) or tar archive
     if head.lstrip()[:1] == b"{":
         return "json"
     return None

@@ -83,14 +83,13 @@ def view_storage(storage, shape, strides, storage_offset, path, what):
     after checking that every element lies inside the storage."""
     shape, numel = checked_shape(shape, path, what)
     if not isinstance(strides, (list, tuple)) or len(strides) != len(shape) or \
-            any(type(s) is not int for s in strides):  # noqa: E721
-        fail(path, f"{what}: strides {strides!r} do not match shape {list(shape)}")
-    if type(storage_offset) is not int or storage_offset < 0:  # noqa: E721
-        fail(path, f"{what}: invalid storage offset {storage_offset!r}")
+            any(type(s) is not int or not 0 <= s <= MAX_NUMEL for s in strides):  # noqa: E721
+        fail(path, f"{what}: strides {strides!r} must be {len(shape)} integers in [0, 2**50]")
+    if type(storage_offset) is not int or not 0 <= storage_offset <= storage.numel():  # noqa: E721
+        fail(path, f"{what}: storage offset {storage_offset!r} lies outside its storage of {storage.numel()} elements")
     if numel:
-        lo = storage_offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
-        hi = storage_offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
-        if lo < 0 or hi >= storage.numel():
+        hi = storage_offset + sum((n - 1) * s for n, s in zip(shape, strides))
+        if hi >= storage.numel():
             fail(path, f"{what}: a view of shape {list(shape)}, strides {list(strides)} at offset "
                        f"{storage_offset} reaches past its storage of {storage.numel()} elements")
     return ember.as_strided(storage, shape, strides, storage_offset)
