@@ -78,5 +78,6 @@ void Backend::group_norm(const Tensor& src, int64_t, const Tensor&, const Tensor
 void Backend::rope(const Tensor& src, const Tensor&, const Tensor&, bool interleaved, const Tensor&) {
   missing(interleaved ? "rope_interleaved" : "rope", src);
 }
+void Backend::glu(const Tensor& a, const Tensor&, const Tensor&) { missing("glu", a); }
 
 }  // namespace ember

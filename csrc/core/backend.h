@@ -66,6 +66,8 @@ class Backend {
   // other dims; cos, sin: contiguous (seq, head_dim / 2) angles of the positions in src, compute dtype.
   // interleaved: rotates pairs (0, 1), (2, 3), ... (GPT-J) instead of (i, i + head_dim / 2) (GPT-NeoX).
   virtual void rope(const Tensor& src, const Tensor& cos, const Tensor& sin, bool interleaved, const Tensor& dst);
+  // dst = a * sigmoid(b); a, b (the halves of glu's input) and dst have one shape and floating dtype, any strides.
+  virtual void glu(const Tensor& a, const Tensor& b, const Tensor& dst);
 
  protected:
   [[noreturn]] void missing(const char* op, const Tensor& t) const;

@@ -15,7 +15,7 @@ Tensor rms_norm(const Tensor& x, const Dims& normalized_shape, const Tensor& wei
 // x: (N, C, *), statistics over groups of C / num_groups channels; weight and bias: (C).
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps);
 
-// a * sigmoid(b) for the two halves a, b of x along dim.
+// a * sigmoid(b) for the two halves a, b of x along dim, in one pass (integers compute in float32).
 Tensor glu(const Tensor& x, int64_t dim);
 // silu(gate) * up in one pass (broadcasting, like any binary op).
 Tensor swiglu(const Tensor& gate, const Tensor& up);

@@ -93,6 +93,7 @@ class CpuBackend final : public Backend {
   void rope(const Tensor& src, const Tensor& cos, const Tensor& sin, bool interleaved, const Tensor& dst) override {
     cpu::rope(src, cos, sin, interleaved, dst);
   }
+  void glu(const Tensor& a, const Tensor& b, const Tensor& dst) override { cpu::glu(a, b, dst); }
 };
 
 }  // namespace

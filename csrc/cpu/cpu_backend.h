@@ -11,5 +11,6 @@ void layer_norm(const Tensor& src, const Tensor& weight, const Tensor& bias, dou
 void group_norm(const Tensor& src, int64_t groups, const Tensor& weight, const Tensor& bias, double eps,
                 const Tensor& dst);
 void rope(const Tensor& src, const Tensor& cos, const Tensor& sin, bool interleaved, const Tensor& dst);
+void glu(const Tensor& a, const Tensor& b, const Tensor& dst);
 
 }  // namespace ember::cpu

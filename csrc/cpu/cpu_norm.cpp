@@ -87,4 +87,8 @@ void rope(const Tensor& src, const Tensor& cos, const Tensor& sin, bool interlea
   kernels().rope(a);
 }
 
+void glu(const Tensor& a, const Tensor& b, const Tensor& dst) {
+  kernels().glu(dst.dtype(), make_loop({&dst, &a, &b}, "glu"));
+}
+
 }  // namespace ember::cpu

@@ -19,6 +19,8 @@ struct KernelTable {
   void (*row_norm)(const RowNormArgs& args) = nullptr;
   void (*group_norm)(const GroupNormArgs& args) = nullptr;
   void (*rope)(const RopeArgs& args) = nullptr;
+  // Operands {dst, a, b} of one floating dtype: dst = a * sigmoid(b).
+  void (*glu)(DType dtype, const ElementwiseLoop& loop) = nullptr;
 };
 
 const KernelTable& kernels();

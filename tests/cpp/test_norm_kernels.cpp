@@ -149,4 +149,27 @@ TEST(NormKernels, RopeBothFormsOnEveryLevel) {
   }
 }
 
+TEST(NormKernels, GluOnEveryLevel) {
+  const int64_t rows = 3, half = 37;
+  const std::vector<float> x = random_values(rows * 2 * half, -8, 8, 9);
+  const Tensor src = tensor_of(x, {rows, 2 * half});
+  for (Isa isa : runnable_isas()) {
+    for (int64_t dim : {0, 1}) {
+      if (src.shape()[dim] % 2) continue;
+      const int64_t h = src.shape()[dim] / 2;
+      // dim 1: contiguous halves; dim 0 of the transpose: strided halves
+      const Tensor in = dim == 1 ? src : transpose(src, 0, 1);
+      const int64_t d = dim == 1 ? 1 : 0;
+      const Tensor a = narrow(in, d, 0, h), b = narrow(in, d, h, h);
+      Tensor dst = Tensor::empty(a.shape(), DType::F32, Device::cpu());
+      kernels_for(isa).glu(DType::F32, make_loop({&dst, &a, &b}, "glu"));
+      const Tensor want = contiguous(binary(BinaryOp::Mul, a, unary(UnaryOp::Sigmoid, b)));
+      for (int64_t i = 0; i < dst.numel(); ++i) {
+        const float w = want.data<float>()[i];
+        ASSERT_NEAR(dst.data<float>()[i], w, 1e-6 * (1 + std::fabs(w))) << "isa=" << isa_name(isa) << " dim=" << dim;
+      }
+    }
+  }
+}
+
 }  // namespace

@@ -230,12 +230,13 @@ def test_glu(dtype, case):
             with pytest.raises(ValueError, match=r"glu: .*dim .* size .*\(input of shape"):
                 F.glu(t, dim)
             continue
-        ref = TF.glu(f64(a), dim).numpy()
-        out = F.glu(t, dim)
-        if dtype in HALF_DTYPES:  # a * sigmoid(b) rounds twice (sigmoid, then the product)
-            assert_close(out, ref, dtype, ulps=2, atol=1e-6)
-        else:
-            check(out, ref, dtype, scale=1e-3)
+        check(F.glu(t, dim), TF.glu(f64(a), dim).numpy(), dtype, scale=1e-3)
+
+
+def test_glu_integer_input_computes_in_float32():
+    out = F.glu(ember.tensor([[1, 2, -3, 4]]))
+    assert out.dtype == ember.float32
+    assert_close(out, TF.glu(torch.tensor([[1.0, 2.0, -3.0, 4.0]], dtype=torch.float64)).numpy(), rtol=1e-6)
 
 
 SWIGLU_CASES = [((0, 4), (0, 4)), ((1,), (1,)), ((37,), (37,)), ((5, 129), (5, 129)), ((3, 1, 8), (1, 4, 8)),

@@ -87,8 +87,11 @@ Tensor glu(const Tensor& x, int64_t dim) {
   const int64_t size = x.shape()[d];
   EMBER_CHECK(size % 2 == 0, Value, "glu: the halved dim must have even size, but dim ", d, " has size ", size,
               " (input of shape ", shape_str(x.shape()), ")");
-  const Tensor a = narrow(x, d, 0, size / 2), b = narrow(x, d, size / 2, size / 2);
-  return binary(BinaryOp::Mul, a, unary(UnaryOp::Sigmoid, b));
+  const Tensor xf = is_floating(x.dtype()) ? x : to_dtype(x, kDefaultFloat);
+  const Tensor a = narrow(xf, d, 0, size / 2), b = narrow(xf, d, size / 2, size / 2);
+  Tensor out = Tensor::empty(a.shape(), xf.dtype(), xf.device(), "glu");
+  if (out.numel() > 0) backend_for(x.device(), "glu").glu(a, b, out);
+  return out;
 }
 
 Tensor swiglu(const Tensor& gate, const Tensor& up) { return binary(BinaryOp::Swiglu, gate, up); }

@@ -18,6 +18,7 @@ namespace ember::cpu {
 inline namespace EMBER_ISA_NS {
 
 void register_norm_rope_kernels(KernelTable& table);  // norm_rope.cpp
+void register_norm_glu_kernels(KernelTable& table);   // norm_glu.cpp
 
 namespace {
 
@@ -197,12 +198,14 @@ void register_norm_kernels(KernelTable& table) {
   table.row_norm = &row_norm_all_dtypes;
   table.group_norm = &group_norm_all_dtypes;
   register_norm_rope_kernels(table);
+  register_norm_glu_kernels(table);
 }
 #else
 void register_norm_kernels(KernelTable& table) {
   table.row_norm = &row_norm_kernel;
   table.group_norm = &group_norm_kernel;
   register_norm_rope_kernels(table);
+  register_norm_glu_kernels(table);
 }
 #endif
 
