@@ -1,9 +1,18 @@
 // The CPU backend's normalisation and rotary-embedding ops: tensors to kernel arguments.
+#include "core/half.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/kernel_table.h"
 #include "cpu/loop_builder.h"
 
 namespace ember::cpu {
+
+namespace {
+// True when the defined ones of weight and bias hold `dtype` (the front-end passes both in one dtype).
+bool holds_dtype(const Tensor& weight, const Tensor& bias, DType dtype) {
+  const Tensor& p = weight.defined() ? weight : bias;
+  return p.defined() && p.dtype() == dtype;
+}
+}  // namespace
 
 void layer_norm(const Tensor& src, const Tensor& weight, const Tensor& bias, double eps, bool rms, const Tensor& dst) {
   const int64_t last = src.ndim() - 1;
@@ -14,6 +23,7 @@ void layer_norm(const Tensor& src, const Tensor& weight, const Tensor& bias, dou
   a.length = src.shape()[last];
   a.weight = weight.defined() ? weight.data_ptr() : nullptr;
   a.bias = bias.defined() ? bias.data_ptr() : nullptr;
+  a.affine_in_input_dtype = holds_dtype(weight, bias, src.dtype());
   Layout dl = dst.layout(), sl = src.layout();
   dl.shape[last] = 1;
   sl.shape[last] = 1;
@@ -35,24 +45,26 @@ void group_norm(const Tensor& src, int64_t groups, const Tensor& weight, const T
   a.dst = dst.data_ptr();
   a.weight = weight.defined() ? weight.data_ptr() : nullptr;
   a.bias = bias.defined() ? bias.data_ptr() : nullptr;
+  a.affine_in_input_dtype = holds_dtype(weight, bias, src.dtype());
   kernels().group_norm(a);
 }
 
 namespace {
 
-// (seq, head_dim) tables for the interleaved kernel: cos as (c0, c0, c1, c1, ...), sin as
-// (-s0, s0, -s1, s1, ...).
-template <class C>
+// (seq, head_dim) tables of the compute type C for the interleaved kernel: cos as (c0, c0, c1, c1, ...),
+// sin as (-s0, s0, -s1, s1, ...), from (seq, head_dim / 2) tables of type P.
+template <class P, class C>
 void expand_pairs(const Tensor& cos, const Tensor& sin, const Tensor& cos2, const Tensor& sin2) {
   const int64_t n = cos.numel();
-  const C* c = cos.data<C>();
-  const C* s = sin.data<C>();
+  const P* c = cos.data<P>();
+  const P* s = sin.data<P>();
   C* c2 = cos2.data<C>();
   C* s2 = sin2.data<C>();
   for (int64_t i = 0; i < n; ++i) {
-    c2[2 * i] = c2[2 * i + 1] = c[i];
-    s2[2 * i] = -s[i];
-    s2[2 * i + 1] = s[i];
+    const C ci = static_cast<C>(c[i]), si = static_cast<C>(s[i]);
+    c2[2 * i] = c2[2 * i + 1] = ci;
+    s2[2 * i] = -si;
+    s2[2 * i + 1] = si;
   }
 }
 
@@ -74,13 +86,19 @@ void rope(const Tensor& src, const Tensor& cos, const Tensor& sin, bool interlea
   }
   Tensor cos2, sin2;
   if (interleaved) {
-    cos2 = Tensor::empty({a.seq, a.head_dim}, cos.dtype(), cos.device(), "rope_interleaved");
-    sin2 = Tensor::empty({a.seq, a.head_dim}, cos.dtype(), cos.device(), "rope_interleaved");
-    if (cos.dtype() == DType::F64) expand_pairs<double>(cos, sin, cos2, sin2);
-    else expand_pairs<float>(cos, sin, cos2, sin2);
+    const DType compute = src.dtype() == DType::F64 ? DType::F64 : DType::F32;
+    cos2 = Tensor::empty({a.seq, a.head_dim}, compute, cos.device(), "rope_interleaved");
+    sin2 = Tensor::empty({a.seq, a.head_dim}, compute, cos.device(), "rope_interleaved");
+    switch (cos.dtype()) {
+      case DType::F64: expand_pairs<double, double>(cos, sin, cos2, sin2); break;
+      case DType::F16: expand_pairs<f16, float>(cos, sin, cos2, sin2); break;
+      case DType::BF16: expand_pairs<bf16, float>(cos, sin, cos2, sin2); break;
+      default: expand_pairs<float, float>(cos, sin, cos2, sin2); break;
+    }
     a.cos = cos2.data_ptr();
     a.sin = sin2.data_ptr();
   } else {
+    a.tables_in_input_dtype = cos.dtype() == src.dtype();
     a.cos = cos.data_ptr();
     a.sin = sin.data_ptr();
   }

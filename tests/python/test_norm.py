@@ -116,6 +116,10 @@ def test_norm_weight_dtype_may_differ():
     assert out.dtype == ember.bfloat16
     ref = TF.rms_norm(f64(x.float().numpy()), (16,), f64(w), eps=1e-6)
     check(out, ref.numpy(), "bfloat16")
+    xg = x.reshape(3, 4, 4)
+    out = F.group_norm(xg, 2, ember.tensor(w[:4]), ember.tensor(w[4:8]).to(ember.bfloat16))  # mixed: all go to f32
+    ref = TF.group_norm(f64(xg.float().numpy()), 2, f64(w[:4]), f64(ember.tensor(w[4:8]).to(ember.bfloat16).float().numpy()))
+    check(out, ref.numpy(), "bfloat16")
 
 
 # ---------------------------------------------------------------------------------------------

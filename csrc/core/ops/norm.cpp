@@ -15,14 +15,21 @@ void check_floating(const Tensor& x, const char* op) {
   EMBER_CHECK(is_floating(x.dtype()), Type, op, ": expected a floating-point input, got ", x.describe());
 }
 
-// weight or bias as a contiguous 1-D tensor of x's compute dtype (undefined stays undefined).
-Tensor affine_param(const Tensor& p, const Tensor& x, const Dims& shape, const char* what, const char* op) {
+// The dtype the backend gets small parameters (weight and bias, cos and sin) in: x's own when all of
+// them have it (no copy per call), else the compute dtype.
+DType param_dtype(const Tensor& x, const Tensor& p, const Tensor& q) {
+  const bool own = (!p.defined() || p.dtype() == x.dtype()) && (!q.defined() || q.dtype() == x.dtype());
+  return own ? x.dtype() : compute_dtype(x.dtype());
+}
+
+// weight or bias as a contiguous 1-D tensor of `dtype` (undefined stays undefined).
+Tensor affine_param(const Tensor& p, const Tensor& x, const Dims& shape, DType dtype, const char* what, const char* op) {
   if (!p.defined()) return p;
   check_same_device(x, p, op);
   check_floating(p, op);
   EMBER_CHECK(p.shape() == shape, Value, op, ": ", what, " must have shape ", shape_str(shape), ", got ",
               shape_str(p.shape()), " (input of shape ", shape_str(x.shape()), ")");
-  return contiguous(reshape(to_dtype(p, compute_dtype(x.dtype())), {p.numel()}));
+  return contiguous(reshape(to_dtype(p, dtype), {p.numel()}));
 }
 
 Tensor norm_rows(const Tensor& x, const Dims& normalized_shape, const Tensor& weight, const Tensor& bias, double eps,
@@ -34,8 +41,9 @@ Tensor norm_rows(const Tensor& x, const Dims& normalized_shape, const Tensor& we
   for (int64_t i = 0; matches && i < k; ++i) matches = x.shape()[x.ndim() - k + i] == normalized_shape[i];
   EMBER_CHECK(matches, Value, op, ": normalized_shape ", shape_str(normalized_shape),
               " must be non-empty and equal the last dims of the input, got input of shape ", shape_str(x.shape()));
-  const Tensor w = affine_param(weight, x, normalized_shape, "weight", op);
-  const Tensor b = affine_param(bias, x, normalized_shape, "bias", op);
+  const DType pd = param_dtype(x, weight, bias);
+  const Tensor w = affine_param(weight, x, normalized_shape, pd, "weight", op);
+  const Tensor b = affine_param(bias, x, normalized_shape, pd, "bias", op);
   int64_t n = 1;
   for (int64_t s : normalized_shape) n *= s;
   Dims rows_shape(x.shape().begin(), x.shape().end() - k);
@@ -73,8 +81,9 @@ Tensor group_norm(const Tensor& x_in, int64_t num_groups, const Tensor& weight, 
   const int64_t channels = x_in.shape()[1];
   EMBER_CHECK(num_groups > 0 && channels % num_groups == 0, Value, op, ": the number of channels (", channels,
               ") must be divisible by num_groups (", num_groups, "), got input of shape ", shape_str(x_in.shape()));
-  const Tensor w = affine_param(weight, x_in, {channels}, "weight", op);
-  const Tensor b = affine_param(bias, x_in, {channels}, "bias", op);
+  const DType pd = param_dtype(x_in, weight, bias);
+  const Tensor w = affine_param(weight, x_in, {channels}, pd, "weight", op);
+  const Tensor b = affine_param(bias, x_in, {channels}, pd, "bias", op);
   const Tensor x = contiguous(x_in);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), op);
   if (out.numel() > 0) backend_for(x.device(), op).group_norm(x, num_groups, w, b, eps, out);
@@ -112,8 +121,8 @@ Tensor rope(const Tensor& x, const Tensor& cos, const Tensor& sin, bool interlea
   check_same_device(x, sin, op);
   check_floating(cos, op);
   check_floating(sin, op);
-  const DType c = compute_dtype(x.dtype());
-  const Tensor cos_c = contiguous(to_dtype(cos, c)), sin_c = contiguous(to_dtype(sin, c));
+  const DType pd = param_dtype(x, cos, sin);
+  const Tensor cos_c = contiguous(to_dtype(cos, pd)), sin_c = contiguous(to_dtype(sin, pd));
   const Tensor src = head_dim > 1 && x.strides()[3] != 1 ? contiguous(x) : x;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), op);
   if (out.numel() == 0) return out;

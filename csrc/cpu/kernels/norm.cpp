@@ -70,17 +70,17 @@ void row_stats(const T* x, int64_t n, bool rms, double eps, compute_t<T>& shift,
   rstd = 1.0 / std::sqrt((var > 0 ? var : 0.0) + eps);
 }
 
-// y = (x - shift - dev_mean) * rstd [* w] [+ b] over n contiguous elements.
-template <bool HasW, bool HasB, class T>
+// y = (x - shift - dev_mean) * rstd [* w] [+ b] over n contiguous elements; w and b of storage type P.
+template <bool HasW, bool HasB, class T, class P>
 void write_normalized(T* y, const T* x, int64_t n, compute_t<T> shift, compute_t<T> dev_mean, compute_t<T> rstd,
-                      const compute_t<T>* w, const compute_t<T>* b) {
+                      const P* w, const P* b) {
   using V = Vec<compute_t<T>>;
   constexpr int W = V::size;
   const V vs(shift), vd(dev_mean), vr(rstd);
   auto apply = [&](V v, int64_t i, int r) {
     v = ((v - vs) - vd) * vr;
-    if constexpr (HasW) v = v * (r == W ? V::load(w + i) : V::load_partial(w + i, r));
-    if constexpr (HasB) v = v + (r == W ? V::load(b + i) : V::load_partial(b + i, r));
+    if constexpr (HasW) v = v * (r == W ? load_vec(w + i) : load_vec_partial(w + i, r));
+    if constexpr (HasB) v = v + (r == W ? load_vec(b + i) : load_vec_partial(b + i, r));
     return v;
   };
   int64_t i = 0;
@@ -91,15 +91,22 @@ void write_normalized(T* y, const T* x, int64_t n, compute_t<T> shift, compute_t
   }
 }
 
+// Calls f(has_weight, has_bias, w, b) with w and b typed as T or as its compute type.
 template <class T, class F>
-void with_affine(const void* weight, const void* bias, F&& f) {
-  using C = compute_t<T>;
-  const C* w = static_cast<const C*>(weight);
-  const C* b = static_cast<const C*>(bias);
-  if (w && b) f(std::true_type{}, std::true_type{}, w, b);
-  else if (w) f(std::true_type{}, std::false_type{}, w, b);
-  else if (b) f(std::false_type{}, std::true_type{}, w, b);
-  else f(std::false_type{}, std::false_type{}, w, b);
+void with_affine(const void* weight, const void* bias, bool input_dtype, F&& f) {
+  auto typed = [&](auto* tag) {
+    using P = std::remove_pointer_t<decltype(tag)>;
+    const P* w = static_cast<const P*>(weight);
+    const P* b = static_cast<const P*>(bias);
+    if (w && b) f(std::true_type{}, std::true_type{}, w, b);
+    else if (w) f(std::true_type{}, std::false_type{}, w, b);
+    else if (b) f(std::false_type{}, std::true_type{}, w, b);
+    else f(std::false_type{}, std::false_type{}, w, b);
+  };
+  if constexpr (!std::is_same_v<T, compute_t<T>>) {
+    if (input_dtype) return typed(static_cast<T*>(nullptr));
+  }
+  typed(static_cast<compute_t<T>*>(nullptr));
 }
 
 template <class T>
@@ -107,7 +114,7 @@ void row_norm(const RowNormArgs& a) {
   using C = compute_t<T>;
   const int64_t n = a.length;
   if (n == 0) return;
-  with_affine<T>(a.weight, a.bias, [&](auto has_w, auto has_b, const C* w, const C* b) {
+  with_affine<T>(a.weight, a.bias, a.affine_in_input_dtype, [&](auto has_w, auto has_b, const auto* w, const auto* b) {
     const int64_t grain = n >= 16384 ? 1 : 16384 / n;
     parallel_runs(a.rows, grain, [&](char* const* p, const int64_t* st, int64_t count) {
       for (int64_t k = 0; k < count; ++k) {
@@ -131,8 +138,12 @@ void group_norm(const GroupNormArgs& a) {
   constexpr int W = V::size;
   const int64_t len = a.channels * a.spatial;
   if (len == 0) return;
-  const C* w = static_cast<const C*>(a.weight);
-  const C* b = static_cast<const C*>(a.bias);
+  const bool input_dtype = a.affine_in_input_dtype;
+  auto param = [&](const void* p, int64_t i, double absent) {
+    if (!p) return absent;
+    if (input_dtype) return static_cast<double>(load_one<T>(reinterpret_cast<const char*>(static_cast<const T*>(p) + i)));
+    return static_cast<double>(static_cast<const C*>(p)[i]);
+  };
   const int64_t grain = len >= 16384 ? 1 : 16384 / len;
   parallel_for(a.batch * a.groups, grain, [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
@@ -144,8 +155,8 @@ void group_norm(const GroupNormArgs& a) {
       const int64_t first_channel = (row % a.groups) * a.channels;
       const V vs0(shift), vd(dev_mean);
       for (int64_t c = 0; c < a.channels; ++c) {
-        const double scale = rstd * (w ? static_cast<double>(w[first_channel + c]) : 1.0);
-        const V vs(static_cast<C>(scale)), vb(b ? b[first_channel + c] : C(0));
+        const double scale = rstd * param(a.weight, first_channel + c, 1.0);
+        const V vs(static_cast<C>(scale)), vb(static_cast<C>(param(a.bias, first_channel + c, 0.0)));
         const T* xc = x + c * a.spatial;
         T* yc = y + c * a.spatial;
         int64_t i = 0;

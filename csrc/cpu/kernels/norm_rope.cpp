@@ -17,16 +17,17 @@ inline namespace EMBER_ISA_NS {
 
 namespace {
 
-template <class T>
-void rope_half_row(T* y, const T* x, const compute_t<T>* c, const compute_t<T>* s, int64_t half) {
+// c and s of storage type P (T or its compute type).
+template <class T, class P>
+void rope_half_row(T* y, const T* x, const P* c, const P* s, int64_t half) {
   using V = Vec<compute_t<T>>;
   constexpr int W = V::size;
   auto rotate = [&](int64_t i, int r) {
     const bool full = r == W;
     const V x1 = full ? load_vec(x + i) : load_vec_partial(x + i, r);
     const V x2 = full ? load_vec(x + half + i) : load_vec_partial(x + half + i, r);
-    const V vc = full ? V::load(c + i) : V::load_partial(c + i, r);
-    const V vs = full ? V::load(s + i) : V::load_partial(s + i, r);
+    const V vc = full ? load_vec(c + i) : load_vec_partial(c + i, r);
+    const V vs = full ? load_vec(s + i) : load_vec_partial(s + i, r);
     const V y1 = x1 * vc - x2 * vs, y2 = x2 * vc + x1 * vs;
     if (full) {
       store_vec(y + i, y1);
@@ -74,6 +75,7 @@ void rope(const RopeArgs& a) {
   const int64_t table_width = a.interleaved ? dim : dim / 2;
   const C* cos = static_cast<const C*>(a.cos);
   const C* sin = static_cast<const C*>(a.sin);
+  const bool tables_in_input_dtype = !std::is_same_v<T, C> && a.tables_in_input_dtype;
   const int64_t grain = dim >= 4096 ? 1 : 4096 / dim;
   parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
     int64_t pos = begin % a.seq, rest = begin / a.seq;
@@ -81,10 +83,15 @@ void rope(const RopeArgs& a) {
     for (int64_t r = begin; r < end; ++r) {
       const T* x = static_cast<const T*>(a.src) + batch * a.src_strides[0] + head * a.src_strides[1] + pos * a.src_strides[2];
       T* y = static_cast<T*>(a.dst) + batch * a.dst_strides[0] + head * a.dst_strides[1] + pos * a.dst_strides[2];
-      const C* c = cos + pos * table_width;
-      const C* s = sin + pos * table_width;
-      if (a.interleaved) rope_interleaved_row(y, x, c, s, dim);
-      else rope_half_row(y, x, c, s, dim / 2);
+      if (a.interleaved) {
+        rope_interleaved_row(y, x, cos + pos * table_width, sin + pos * table_width, dim);
+      } else if (tables_in_input_dtype) {
+        const T* c = static_cast<const T*>(a.cos) + pos * table_width;
+        const T* s = static_cast<const T*>(a.sin) + pos * table_width;
+        rope_half_row(y, x, c, s, dim / 2);
+      } else {
+        rope_half_row(y, x, cos + pos * table_width, sin + pos * table_width, dim / 2);
+      }
       if (++pos == a.seq) {
         pos = 0;
         if (++head == a.heads) {
