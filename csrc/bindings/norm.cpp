@@ -48,7 +48,7 @@ void bind_norm(py::module_& m, TensorClass&) {
     m.def(name, [interleaved, name](const Tensor& x, const Tensor& cos, const Tensor& sin, const std::string& layout) {
       const RopeLayout l = rope_layout(layout, name);
       return nogil([&] { return rope(x, cos, sin, interleaved, l); });
-    }, py::arg("input"), py::arg("cos"), py::arg("sin"), py::arg("layout") = "bhsd");
+    }, py::arg("x"), py::arg("cos"), py::arg("sin"), py::arg("layout") = "bhsd");
   }
 }
 

@@ -71,16 +71,17 @@ def swiglu(gate, up):
     return _C.swiglu(gate, up)
 
 
-def rope(input, cos, sin, layout="bhsd"):
+def rope(x, cos, sin, layout="bhsd"):
     """Rotary position embedding, GPT-NeoX half-split form: element i pairs with i + head_dim / 2.
 
-    input: (batch, heads, seq, head_dim) for layout="bhsd", (batch, seq, heads, head_dim) for "bshd".
-    cos, sin: (seq, head_dim / 2), the angles of the positions of input's rows (so any position offset
-    works: pass the rows of the table for positions p0 .. p0 + seq - 1).
+    x: (batch, heads, seq, head_dim) for layout="bhsd", (batch, seq, heads, head_dim) for "bshd".
+    cos, sin: (seq, head_dim / 2), cos and sin of the angles of the positions of x's rows (so any
+    position offset works: pass the rows of the tables for positions p0 .. p0 + seq - 1). The result is
+    a new contiguous tensor of x's shape and dtype; f16/bf16 compute in float32.
     """
-    return _C.rope(input, cos, sin, layout)
+    return _C.rope(x, cos, sin, layout)
 
 
-def rope_interleaved(input, cos, sin, layout="bhsd"):
+def rope_interleaved(x, cos, sin, layout="bhsd"):
     """Rotary position embedding, GPT-J interleaved form: pairs (0, 1), (2, 3), ...; arguments as rope()."""
-    return _C.rope_interleaved(input, cos, sin, layout)
+    return _C.rope_interleaved(x, cos, sin, layout)
