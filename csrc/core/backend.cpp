@@ -68,4 +68,16 @@ void Backend::triangle(const Tensor& src, const Tensor&, int64_t, bool lower) { 
 void Backend::random_uniform(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("rand", dst); }
 void Backend::random_normal(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("randn", dst); }
 
+// ---- norm (issue #3) ----
+void Backend::layer_norm(const Tensor& src, const Tensor&, const Tensor&, double, bool rms, const Tensor&) {
+  missing(rms ? "rms_norm" : "layer_norm", src);
+}
+void Backend::group_norm(const Tensor& src, int64_t, const Tensor&, const Tensor&, double, const Tensor&) {
+  missing("group_norm", src);
+}
+void Backend::rope(const Tensor& src, const Tensor&, const Tensor&, bool interleaved, const Tensor&) {
+  missing(interleaved ? "rope_interleaved" : "rope", src);
+}
+void Backend::glu(const Tensor& a, const Tensor&, const Tensor&) { missing("glu", a); }
+
 }  // namespace ember

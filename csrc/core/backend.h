@@ -51,6 +51,25 @@ class Backend {
   virtual void random_uniform(const Tensor& dst, uint64_t seed, uint64_t offset, double low, double high);
   virtual void random_normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, double std);
 
+  // ---- norm (issue #3) ----
+  // Normalises each row of src over its last dim, which has stride 1 in src and dst (the other dims
+  // have any strides): rms ? x / sqrt(mean(x^2) + eps) : (x - mean) / sqrt(var + eps), then * weight
+  // and + bias where defined. weight and bias are contiguous 1-D of the last dim's size, both in src's
+  // dtype or both in the compute dtype (float32, float64 for float64 src); dst has src's shape and dtype.
+  virtual void layer_norm(const Tensor& src, const Tensor& weight, const Tensor& bias, double eps, bool rms,
+                          const Tensor& dst);
+  // src and dst contiguous (N, C, *); statistics over each of `groups` groups of C / groups channels,
+  // then per channel * weight + bias (contiguous (C), dtypes as for layer_norm) where defined.
+  virtual void group_norm(const Tensor& src, int64_t groups, const Tensor& weight, const Tensor& bias, double eps,
+                          const Tensor& dst);
+  // src, dst: (batch, heads, seq, head_dim) with head_dim contiguous (stride 1) and any strides for the
+  // other dims; cos, sin: contiguous (seq, head_dim / 2) of the positions in src, both in src's dtype or
+  // both in the compute dtype.
+  // interleaved: rotates pairs (0, 1), (2, 3), ... (GPT-J) instead of (i, i + head_dim / 2) (GPT-NeoX).
+  virtual void rope(const Tensor& src, const Tensor& cos, const Tensor& sin, bool interleaved, const Tensor& dst);
+  // dst = a * sigmoid(b); a, b (the halves of glu's input) and dst have one shape and floating dtype, any strides.
+  virtual void glu(const Tensor& a, const Tensor& b, const Tensor& dst);
+
  protected:
   [[noreturn]] void missing(const char* op, const Tensor& t) const;
 };

@@ -40,7 +40,7 @@
   X(Add, add) X(Sub, sub) X(Mul, mul) X(Maximum, maximum) X(Minimum, minimum) X(Pow, pow)          \
   X(FloorDivide, floor_divide) X(Remainder, remainder)
 // Float-only binary ops: integer operands are computed in float32.
-#define EMBER_BINARY_FLOAT_OPS(X) X(Div, div) X(Atan2, atan2)
+#define EMBER_BINARY_FLOAT_OPS(X) X(Div, div) X(Atan2, atan2) X(Swiglu, swiglu)
 // Comparisons: computed in the promoted dtype, bool result.
 #define EMBER_BINARY_COMPARE_OPS(X) X(Eq, eq) X(Ne, ne) X(Lt, lt) X(Le, le) X(Gt, gt) X(Ge, ge)
 #define EMBER_BINARY_BITWISE_OPS(X) X(BitwiseAnd, bitwise_and) X(BitwiseOr, bitwise_or) X(BitwiseXor, bitwise_xor)
@@ -107,6 +107,8 @@ EMBER_BINARY_FUNCTOR(FloorDivide, em_floor_div(a, b))
 EMBER_BINARY_FUNCTOR(Remainder, em_remainder(a, b))
 EMBER_BINARY_FUNCTOR(Div, a / b)
 EMBER_BINARY_FUNCTOR(Atan2, em_atan2(a, b))
+// silu(a) * b, the gated activation of SwiGLU MLPs.
+EMBER_BINARY_FUNCTOR(Swiglu, a / (T(1.0) + em_exp(-a)) * b)
 EMBER_BINARY_FUNCTOR(BitwiseAnd, a & b)
 EMBER_BINARY_FUNCTOR(BitwiseOr, a | b)
 EMBER_BINARY_FUNCTOR(BitwiseXor, a ^ b)

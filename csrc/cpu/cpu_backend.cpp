@@ -80,6 +80,20 @@ class CpuBackend final : public Backend {
   void random_normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, double std) override {
     cpu::random_normal(dst, seed, offset, mean, std);
   }
+
+  // ---- norm (issue #3) ----
+  void layer_norm(const Tensor& src, const Tensor& weight, const Tensor& bias, double eps, bool rms,
+                  const Tensor& dst) override {
+    cpu::layer_norm(src, weight, bias, eps, rms, dst);
+  }
+  void group_norm(const Tensor& src, int64_t groups, const Tensor& weight, const Tensor& bias, double eps,
+                  const Tensor& dst) override {
+    cpu::group_norm(src, groups, weight, bias, eps, dst);
+  }
+  void rope(const Tensor& src, const Tensor& cos, const Tensor& sin, bool interleaved, const Tensor& dst) override {
+    cpu::rope(src, cos, sin, interleaved, dst);
+  }
+  void glu(const Tensor& a, const Tensor& b, const Tensor& dst) override { cpu::glu(a, b, dst); }
 };
 
 }  // namespace

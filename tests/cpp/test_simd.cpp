@@ -88,6 +88,7 @@ struct Probe {
   void (*f32_to_bf16)(const float*, uint16_t*, int64_t);
   void (*half_partial_direct)(int, const uint16_t*, float*, uint16_t*, int);
   void (*functor_f32)(int, const float*, float*, int64_t);
+  void (*swap_pairs_f32)(const float*, float*);
 
   bool fused_fma() const {
     const std::string b = backend_name();
@@ -103,7 +104,8 @@ struct Probe {
         &ns::simd_fma_f64, &ns::simd_reduce_f32, &ns::simd_reduce_f64, &ns::simd_mask_bits_f32,             \
         &ns::simd_mask_bits_f64, &ns::simd_partial_direct_f32, &ns::simd_partial_direct_f64,                \
         &ns::simd_partial_lanes_f32, &ns::simd_partial_lanes_f64, &ns::simd_f16_to_f32, &ns::simd_f32_to_f16, \
-        &ns::simd_bf16_to_f32, &ns::simd_f32_to_bf16, &ns::simd_half_partial_direct, &ns::simd_functor_f32  \
+        &ns::simd_bf16_to_f32, &ns::simd_f32_to_bf16, &ns::simd_half_partial_direct, &ns::simd_functor_f32, \
+        &ns::simd_swap_pairs_f32                                                                            \
   }
 
 // Runnable levels, lowest first, then the portable backend.
@@ -965,6 +967,15 @@ TEST(SimdFunctors, MatchScalar) {
         }
       }
     }
+  }
+}
+
+TEST(SimdShuffle, SwapPairs) {
+  for (const Probe& p : probes()) {
+    float in[16], out[16];
+    for (int i = 0; i < 16; ++i) in[i] = static_cast<float>(i) + 0.5f;
+    p.swap_pairs_f32(in, out);
+    for (int i = 0; i < p.size_f32(); ++i) EXPECT_EQ(out[i], in[i ^ 1]) << p.name() << " lane " << i;
   }
 }
 

@@ -47,9 +47,67 @@ void write_chunk(T* y, const T* x, int64_t n, compute_t<T> max, compute_t<T> pos
   }
 }
 
+// y = exp(x - max) for a contiguous chunk (y in the compute type); returns the sum of y, accumulated
+// like sum_chunk.
+template <class T>
+double exp_store_chunk(compute_t<T>* y, const T* x, int64_t n, compute_t<T> max) {
+  using V = Vec<compute_t<T>>;
+  constexpr int W = V::size;
+  const V vs(max);
+  double total = 0;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = n - b < kBlock ? n - b : kBlock;
+    V a0(0), a1(0);
+    int64_t i = b;
+    for (; i + 2 * W <= b + m; i += 2 * W) {
+      const V e0 = em_exp(load_vec(x + i) - vs), e1 = em_exp(load_vec(x + i + W) - vs);
+      e0.store(y + i);
+      e1.store(y + i + W);
+      a0 += e0;
+      a1 += e1;
+    }
+    for (; i < b + m; i += W) {
+      const int r = b + m - i < W ? static_cast<int>(b + m - i) : W;
+      const V e = em_exp(load_vec_partial(x + i, r) - vs);
+      e.store_partial(y + i, r);
+      a0 += simd::em_select(lanes_below<V>(r), e, V(0));
+    }
+    total += static_cast<double>(simd::reduce_add(a0 + a1));
+  }
+  return total;
+}
+
+// Softmax of a row contiguous in src and dst: one exp per element, kept in dst (float32) or in a
+// float buffer (16-bit types, rows up to kRowBuffer elements), then scaled by 1 / sum.
+constexpr int64_t kRowBuffer = 8192;
+
+template <class T>
+bool softmax_contiguous_row(T* y, const T* x, int64_t len) {
+  using C = compute_t<T>;
+  using V = Vec<C>;
+  constexpr int W = V::size;
+  constexpr bool in_place = std::is_same_v<T, C>;
+  if (!in_place && len > kRowBuffer) return false;
+  alignas(64) C buffer[in_place ? 1 : kRowBuffer];
+  C* e = in_place ? reinterpret_cast<C*>(y) : buffer;
+  const C mx = extreme_chunk<true, T>(x, len);
+  const V post(static_cast<C>(1.0 / exp_store_chunk<T>(e, x, len, mx)));
+  int64_t i = 0;
+  for (; i + W <= len; i += W) store_vec(y + i, V::load(e + i) * post);
+  if (i < len) {
+    const int r = static_cast<int>(len - i);
+    store_vec_partial(y + i, V::load_partial(e + i, r) * post, r);
+  }
+  return true;
+}
+
 template <class T>
 void softmax_row(char* dst, int64_t ds, const char* src, int64_t ss, int64_t len, bool log) {
   using C = compute_t<T>;
+  if (!log && ds == sizeof(T) && ss == sizeof(T) &&
+      softmax_contiguous_row(reinterpret_cast<T*>(dst), reinterpret_cast<const T*>(src), len)) {
+    return;
+  }
   bool first = true;
   C mx = 0;
   for_each_row_chunk<T>(src, ss, len, [&](const T* q, int64_t, int64_t n) {

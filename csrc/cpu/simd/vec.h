@@ -24,6 +24,7 @@
 //     em_floor_div em_remainder: the scalar em_* functions of core/scalar_math.h, per lane, with the
 //     same special values (accuracy: see vec_math.h).
 //   reduce_add, reduce_max, reduce_min (T result; max/min return NaN if any lane is NaN).
+//   swap_pairs (Vec<float> only): lanes (1, 0, 3, 2, ...).
 //   load_f16 / load_bf16 (const uint16_t*, or const ember::f16* / bf16*) -> Vec<float>,
 //   store_f16 / store_bf16 (ptr, Vec<float>), and _partial(ptr, [v,] n) variants: bit-identical to
 //   core/half.h.

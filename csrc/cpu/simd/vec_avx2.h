@@ -147,6 +147,8 @@ EMBER_FORCE_INLINE Vec<float> em_sqrt(Vec<float> a) { return Vec<float>(_mm256_s
 EMBER_FORCE_INLINE Vec<double> em_sqrt(Vec<double> a) { return Vec<double>(_mm256_sqrt_pd(a.v)); }
 EMBER_FORCE_INLINE Vec<float> em_abs(Vec<float> a) { return Vec<float>(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v)); }
 EMBER_FORCE_INLINE Vec<double> em_abs(Vec<double> a) { return Vec<double>(_mm256_andnot_pd(_mm256_set1_pd(-0.0), a.v)); }
+// Lanes (1, 0, 3, 2, ...): swaps each even lane with the odd lane after it.
+EMBER_FORCE_INLINE Vec<float> swap_pairs(Vec<float> a) { return Vec<float>(_mm256_permute_ps(a.v, 0xB1)); }
 // vmaxps is a > b ? a : b (the scalar em_max, signed zeros included); only a NaN in `a` needs a fix.
 EMBER_FORCE_INLINE Vec<float> em_max(Vec<float> a, Vec<float> b) {
   return Vec<float>(_mm256_blendv_ps(_mm256_max_ps(a.v, b.v), a.v, _mm256_cmp_ps(a.v, a.v, _CMP_UNORD_Q)));

@@ -158,6 +158,8 @@ EMBER_FORCE_INLINE Vec<float> em_abs(Vec<float> a) {
 EMBER_FORCE_INLINE Vec<double> em_abs(Vec<double> a) {
   return Vec<double>(_mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(a.v), _mm512_set1_epi64(INT64_MAX))));
 }
+// Lanes (1, 0, 3, 2, ...): swaps each even lane with the odd lane after it.
+EMBER_FORCE_INLINE Vec<float> swap_pairs(Vec<float> a) { return Vec<float>(_mm512_permute_ps(a.v, 0xB1)); }
 // vmaxps is a > b ? a : b (the scalar em_max, signed zeros included); only a NaN in `a` needs a fix.
 EMBER_FORCE_INLINE Vec<float> em_max(Vec<float> a, Vec<float> b) {
   return Vec<float>(_mm512_mask_blend_ps(_mm512_cmp_ps_mask(a.v, a.v, _CMP_UNORD_Q), _mm512_max_ps(a.v, b.v), a.v));

@@ -144,6 +144,8 @@ EMBER_FORCE_INLINE Vec<float> em_sqrt(Vec<float> a) { return Vec<float>(vsqrtq_f
 EMBER_FORCE_INLINE Vec<double> em_sqrt(Vec<double> a) { return Vec<double>(vsqrtq_f64(a.v)); }
 EMBER_FORCE_INLINE Vec<float> em_abs(Vec<float> a) { return Vec<float>(vabsq_f32(a.v)); }
 EMBER_FORCE_INLINE Vec<double> em_abs(Vec<double> a) { return Vec<double>(vabsq_f64(a.v)); }
+// Lanes (1, 0, 3, 2, ...): swaps each even lane with the odd lane after it.
+EMBER_FORCE_INLINE Vec<float> swap_pairs(Vec<float> a) { return Vec<float>(vrev64q_f32(a.v)); }
 // FMAX/FMIN order +0 above -0; the scalar em_max is a > b ? a : b (then NaN in a wins), so build it
 // from a compare to give the same signed zero.
 EMBER_FORCE_INLINE Vec<float> em_max(Vec<float> a, Vec<float> b) {

@@ -170,6 +170,13 @@ EMBER_SCALAR_FUNCS(double)
 #undef EMBER_SCALAR_FUNCS
 #undef EMBER_SCALAR_MAP
 
+// Lanes (1, 0, 3, 2, ...): swaps each even lane with the odd lane after it.
+EMBER_FORCE_INLINE Vec<float> swap_pairs(Vec<float> a) {
+  Vec<float> r;
+  for (int i = 0; i < Vec<float>::size; ++i) r.v[i] = a.v[i ^ 1];
+  return r;
+}
+
 namespace detail {
 
 template <class T, class U> EMBER_FORCE_INLINE T bitcast(U u) {

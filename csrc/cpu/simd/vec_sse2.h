@@ -149,6 +149,8 @@ EMBER_FORCE_INLINE Vec<float> em_sqrt(Vec<float> a) { return Vec<float>(_mm_sqrt
 EMBER_FORCE_INLINE Vec<double> em_sqrt(Vec<double> a) { return Vec<double>(_mm_sqrt_pd(a.v)); }
 EMBER_FORCE_INLINE Vec<float> em_abs(Vec<float> a) { return Vec<float>(_mm_andnot_ps(_mm_set1_ps(-0.0f), a.v)); }
 EMBER_FORCE_INLINE Vec<double> em_abs(Vec<double> a) { return Vec<double>(_mm_andnot_pd(_mm_set1_pd(-0.0), a.v)); }
+// Lanes (1, 0, 3, 2, ...): swaps each even lane with the odd lane after it.
+EMBER_FORCE_INLINE Vec<float> swap_pairs(Vec<float> a) { return Vec<float>(_mm_shuffle_ps(a.v, a.v, 0xB1)); }
 // maxps returns its second operand unless the first is greater: a > b ? a : b exactly like the scalar
 // em_max, signed zeros included; only a NaN in `a` needs a fix.
 EMBER_FORCE_INLINE Vec<float> em_max(Vec<float> a, Vec<float> b) {

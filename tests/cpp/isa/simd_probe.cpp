@@ -50,7 +50,8 @@ enum class ProbeFunctor : int { Sigmoid, Gelu, GeluTanh, Silu, Softplus, Relu, S
   void simd_bf16_to_f32(const uint16_t* in, float* out, int64_t n);                                    \
   void simd_f32_to_bf16(const float* in, uint16_t* out, int64_t n);                                    \
   void simd_half_partial_direct(int bf16, const uint16_t* in, float* lanes, uint16_t* out, int n);     \
-  void simd_functor_f32(int fn, const float* in, float* out, int64_t n);
+  void simd_functor_f32(int fn, const float* in, float* out, int64_t n);                               \
+  void simd_swap_pairs_f32(const float* in, float* out);
 #endif
 
 namespace ember::test {
@@ -213,6 +214,7 @@ void simd_partial_direct_f32(const float* in, float* out, int n) { partial_direc
 void simd_partial_direct_f64(const double* in, double* out, int n) { partial_direct(in, out, n); }
 void simd_partial_lanes_f32(const float* in, float* lanes, int n) { partial_lanes(in, lanes, n); }
 void simd_partial_lanes_f64(const double* in, double* lanes, int n) { partial_lanes(in, lanes, n); }
+void simd_swap_pairs_f32(const float* in, float* out) { simd::swap_pairs(VF::load(in)).store(out); }
 
 void simd_f16_to_f32(const uint16_t* in, float* out, int64_t n) {
   int64_t i = 0;
