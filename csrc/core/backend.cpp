@@ -68,4 +68,10 @@ void Backend::triangle(const Tensor& src, const Tensor&, int64_t, bool lower) { 
 void Backend::random_uniform(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("rand", dst); }
 void Backend::random_normal(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("randn", dst); }
 
+// ---- pool (issue #3) ----
+void Backend::max_pool2d(const Tensor& src, const PoolWindow&, const Tensor&, const Tensor&) { missing("max_pool2d", src); }
+void Backend::avg_pool2d(const Tensor& src, const PoolWindow&, bool, int64_t, const Tensor&) { missing("avg_pool2d", src); }
+void Backend::adaptive_avg_pool2d(const Tensor& src, const Tensor&) { missing("adaptive_avg_pool2d", src); }
+void Backend::resample2d(const Tensor& src, ResampleMode, bool, double, double, const Tensor&) { missing("interpolate", src); }
+
 }  // namespace ember

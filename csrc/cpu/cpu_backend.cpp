@@ -80,6 +80,20 @@ class CpuBackend final : public Backend {
   void random_normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, double std) override {
     cpu::random_normal(dst, seed, offset, mean, std);
   }
+
+  // ---- pool (issue #3) ----
+  void max_pool2d(const Tensor& src, const PoolWindow& w, const Tensor& dst, const Tensor& indices) override {
+    cpu::max_pool2d(src, w, dst, indices);
+  }
+  void avg_pool2d(const Tensor& src, const PoolWindow& w, bool count_include_pad, int64_t divisor_override,
+                  const Tensor& dst) override {
+    cpu::avg_pool2d(src, w, count_include_pad, divisor_override, dst);
+  }
+  void adaptive_avg_pool2d(const Tensor& src, const Tensor& dst) override { cpu::adaptive_avg_pool2d(src, dst); }
+  void resample2d(const Tensor& src, ResampleMode mode, bool align_corners, double scale_h, double scale_w,
+                  const Tensor& dst) override {
+    cpu::resample2d(src, mode, align_corners, scale_h, scale_w, dst);
+  }
 };
 
 }  // namespace

@@ -6,4 +6,12 @@ namespace ember::cpu {
 // The process-wide CPU backend.
 Backend& cpu_backend();
 
+// ---- pool (issue #3): the CPU backend's pooling and resampling (cpu_pool.cpp) ----
+void max_pool2d(const Tensor& src, const Backend::PoolWindow& window, const Tensor& dst, const Tensor& indices);
+void avg_pool2d(const Tensor& src, const Backend::PoolWindow& window, bool count_include_pad, int64_t divisor_override,
+                const Tensor& dst);
+void adaptive_avg_pool2d(const Tensor& src, const Tensor& dst);
+void resample2d(const Tensor& src, Backend::ResampleMode mode, bool align_corners, double scale_h, double scale_w,
+                const Tensor& dst);
+
 }  // namespace ember::cpu

@@ -2,6 +2,7 @@
 #pragma once
 #include "cpu/cpu_features.h"
 #include "cpu/kernel_args.h"
+#include "cpu/kernels/pool_args.h"
 
 namespace ember::cpu {
 
@@ -14,6 +15,12 @@ struct KernelTable {
   void (*reduce)(ReduceOp op, DType src_dtype, const ReduceLoop& loop, const ReduceArgs& args) = nullptr;
   void (*softmax)(DType dtype, bool log, const SoftmaxLoop& loop) = nullptr;
   void (*gemm)(const GemmArgs& args) = nullptr;
+
+  // ---- pool (issue #3) ----
+  void (*max_pool2d)(const Pool2dArgs& args) = nullptr;  // indices filled when args.indices is set
+  void (*avg_pool2d)(const Pool2dArgs& args) = nullptr;
+  void (*adaptive_avg_pool2d)(const Pool2dArgs& args) = nullptr;  // window fields unused
+  void (*resample_linear2d)(const Resample2dArgs& args) = nullptr;
 };
 
 const KernelTable& kernels();
@@ -21,6 +28,6 @@ const KernelTable& kernels();
 const KernelTable& kernels_for(Isa isa);
 
 // Each kernel TU defines one of these in namespace ember::cpu::<isa>; the table builder calls them.
-#define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm)
+#define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm) X(pool)
 
 }  // namespace ember::cpu

@@ -1,0 +1,470 @@
+// Pooling (max, average, adaptive average) and linear resampling over (N, C, H, W) planes.
+//
+// Every kernel works one output row at a time: it first combines the input rows the row needs into
+// a line buffer (vectorised along W), then sweeps that line horizontally. Work items are
+// (plane, output row) pairs split across the thread pool. Float16 / bfloat16 compute in float32.
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "core/pool_math.h"
+#include "cpu/kernel_table.h"
+#include "cpu/kernels/dispatch.h"
+#include "cpu/kernels/forward.h"
+#include "cpu/kernels/vec_io.h"
+#include "cpu/thread_pool.h"
+
+namespace ember::cpu::baseline {
+void max_pool2d_all_dtypes(const Pool2dArgs& a);
+void avg_pool2d_all_dtypes(const Pool2dArgs& a);
+void adaptive_avg_pool2d_all_dtypes(const Pool2dArgs& a);
+void resample_linear2d_all_dtypes(const Resample2dArgs& a);
+}  // namespace ember::cpu::baseline
+
+namespace ember::cpu {
+inline namespace EMBER_ISA_NS {
+
+namespace {
+
+// Integers are pooled in their own type with scalar loops; floats in their compute type with SIMD.
+template <class T> struct pool_compute { using type = compute_t<T>; };
+template <class T> using pool_t = typename pool_compute<T>::type;
+template <class T> constexpr bool kVectorised = !is_int_v<T>;
+
+// A malloc'd scratch array (kernel TUs use no std containers, see cpu/kernel_args.h).
+template <class C>
+struct Scratch {
+  C* p;
+  explicit Scratch(int64_t n) : p(static_cast<C*>(std::malloc(sizeof(C) * static_cast<size_t>(n > 0 ? n : 1)))) {
+    if (!p) kernel_error(4 /* Runtime */, "pooling: out of memory for a scratch buffer");
+  }
+  ~Scratch() { std::free(p); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
+
+struct MaxOp {
+  template <class C>
+  static C identity() {
+    return std::numeric_limits<C>::has_infinity ? -std::numeric_limits<C>::infinity() : std::numeric_limits<C>::lowest();
+  }
+  template <class V>
+  static V combine(V a, V b) {
+    if constexpr (std::is_integral_v<V>) return b > a ? b : a;
+    else return em_max(a, b);  // NaN wins, like torch
+  }
+};
+
+struct SumOp {
+  template <class C>
+  static C identity() { return C(0); }
+  template <class V>
+  static V combine(V a, V b) { return a + b; }
+};
+
+int64_t plane_offset(const PlaneGeometry& g, int64_t plane) {
+  return (plane / g.channels) * g.src_stride[0] + (plane % g.channels) * g.src_stride[1];
+}
+
+// Row r of a plane as contiguous T: the row itself, or a gathered copy in `buf`.
+template <class T>
+const T* input_row(const PlaneGeometry& g, const char* plane, int64_t r, T* buf) {
+  const char* row = plane + r * g.src_stride[2];
+  if (g.src_stride[3] == static_cast<int64_t>(sizeof(T))) return reinterpret_cast<const T*>(row);
+  gather(buf, row, g.src_stride[3], g.in_w);
+  return buf;
+}
+
+// acc[i] = first ? x[i] : Op(acc[i], x[i]) for i < n, in the compute type.
+template <class Op, class T>
+void combine_row(pool_t<T>* acc, const T* x, int64_t n, bool first) {
+  using C = pool_t<T>;
+  if constexpr (kVectorised<T>) {
+    using V = Vec<C>;
+    constexpr int W = V::size;
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+      const V v = load_vec(x + i);
+      (first ? v : Op::combine(V::load(acc + i), v)).store(acc + i);
+    }
+    if (i < n) {
+      const int r = static_cast<int>(n - i);
+      const V v = load_vec_partial(x + i, r);
+      (first ? v : Op::combine(V::load_partial(acc + i, r), v)).store_partial(acc + i, r);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) acc[i] = first ? static_cast<C>(x[i]) : Op::combine(acc[i], static_cast<C>(x[i]));
+  }
+}
+
+// out[x] = Op over j < taps of line[x + j * step], for x < n (a stride-1 sweep of the window).
+template <class Op, class C>
+void sweep_line(C* out, const C* line, int64_t n, int64_t taps, int64_t step) {
+  if constexpr (std::is_floating_point_v<C>) {
+    using V = Vec<C>;
+    constexpr int W = V::size;
+    int64_t x = 0;
+    for (; x + W <= n; x += W) {
+      V m = V::load(line + x);
+      for (int64_t j = 1; j < taps; ++j) m = Op::combine(m, V::load(line + x + j * step));
+      m.store(out + x);
+    }
+    if (x < n) {
+      const int r = static_cast<int>(n - x);
+      V m = V::load_partial(line + x, r);
+      for (int64_t j = 1; j < taps; ++j) m = Op::combine(m, V::load_partial(line + x + j * step, r));
+      m.store_partial(out + x, r);
+    }
+  } else {
+    for (int64_t x = 0; x < n; ++x) {
+      C m = line[x];
+      for (int64_t j = 1; j < taps; ++j) m = Op::combine(m, line[x + j * step]);
+      out[x] = m;
+    }
+  }
+}
+
+// dst[i] = T(src[i]) (div == nullptr) or T(src[i] / (scale * div[i])) for i < n.
+template <class T, class C>
+void store_row(T* dst, const C* src, int64_t n, const C* div, C scale) {
+  if constexpr (kVectorised<T>) {
+    using V = Vec<C>;
+    constexpr int W = V::size;
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+      V v = V::load(src + i);
+      if (div) v = v / (V(scale) * V::load(div + i));
+      store_vec(dst + i, v);
+    }
+    if (i < n) {
+      const int r = static_cast<int>(n - i);
+      V v = V::load_partial(src + i, r);
+      if (div) v = v / (V(scale) * V::load_partial(div + i, r));
+      store_vec_partial(dst + i, v, r);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(div ? src[i] / (scale * div[i]) : src[i]);
+  }
+}
+
+// dst[i] = src[i] in the compute type, for i < n.
+template <class T, class C>
+void to_compute_row(C* dst, const T* src, int64_t n) {
+  using V = Vec<C>;
+  constexpr int W = V::size;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) load_vec(src + i).store(dst + i);
+  if (i < n) load_vec_partial(src + i, static_cast<int>(n - i)).store_partial(dst + i, static_cast<int>(n - i));
+}
+
+// Calls body(plane, oh_begin, oh_end) over the (plane, output row) items in [begin, end).
+template <class F>
+void for_rows(const PlaneGeometry& g, int64_t begin, int64_t end, F&& body) {
+  while (begin < end) {
+    const int64_t plane = begin / g.out_h, oh = begin % g.out_h;
+    const int64_t stop = oh + (end - begin) < g.out_h ? oh + (end - begin) : g.out_h;
+    body(plane, oh, stop);
+    begin += stop - oh;
+  }
+}
+
+template <class F>
+void parallel_rows(const PlaneGeometry& g, int64_t cost_per_row, F&& body) {
+  const int64_t rows = g.batch * g.channels * g.out_h;
+  if (rows == 0) return;
+  const int64_t grain = cost_per_row >= 32768 ? 1 : 32768 / (cost_per_row > 0 ? cost_per_row : 1);
+  parallel_for(rows, grain, [&](int64_t b, int64_t e) { body(b, e); });
+}
+
+// ---- window pooling (max without indices, average) ----
+
+// The input rows of output row oh, clipped to the input: [first, last) step dilation.
+struct RowWindow {
+  int64_t first, last, padded_count;
+};
+
+RowWindow row_window(const Pool2dArgs& a, int64_t oh) {
+  const int64_t start = oh * a.stride[0] - a.pad[0];
+  const int64_t stop = start + (a.kernel[0] - 1) * a.dilation[0] + 1;
+  int64_t first = start;
+  while (first < 0) first += a.dilation[0];
+  const int64_t last = stop < a.g.in_h ? stop : a.g.in_h;
+  const int64_t padded_end = start + a.kernel[0] < a.g.in_h + a.pad[0] ? start + a.kernel[0] : a.g.in_h + a.pad[0];
+  return {first, last, padded_end - start};
+}
+
+// Averaging divisor of output column ow (its row part is applied per row).
+template <class C>
+C column_divisor(const Pool2dArgs& a, int64_t ow) {
+  const int64_t start = ow * a.stride[1] - a.pad[1];
+  const int64_t in = a.g.in_w;
+  if (a.count_include_pad) return static_cast<C>((start + a.kernel[1] < in + a.pad[1] ? start + a.kernel[1] : in + a.pad[1]) - start);
+  const int64_t lo = start > 0 ? start : 0, hi = start + a.kernel[1] < in ? start + a.kernel[1] : in;
+  return static_cast<C>(hi - lo);
+}
+
+template <class T, class Op, bool kAverage>
+void window_pool(const Pool2dArgs& a) {
+  using C = pool_t<T>;
+  const PlaneGeometry& g = a.g;
+  const int64_t kw = a.kernel[1], sw = a.stride[1], pw = a.pad[1], dw = a.dilation[1];
+  const int64_t sweep = (g.out_w - 1) * sw + 1;  // stride-1 positions covering every window start
+  const int64_t reach = sweep + (kw - 1) * dw;
+  const int64_t line_len = pw + g.in_w > reach ? pw + g.in_w : reach;
+  parallel_rows(g, a.kernel[0] * g.in_w + kw * sweep, [&](int64_t begin, int64_t end) {
+    Scratch<C> line(line_len), swept(sweep), div(kAverage ? g.out_w : 0);
+    Scratch<T> gathered(g.in_w);
+    for (int64_t i = 0; i < line_len; ++i) line.p[i] = Op::template identity<C>();
+    if constexpr (kAverage) {
+      for (int64_t ow = 0; ow < g.out_w; ++ow) div.p[ow] = a.divisor_override ? C(1) : column_divisor<C>(a, ow);
+    }
+    C* acc = line.p + pw;
+    for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
+      const char* src = g.src + plane_offset(g, plane);
+      T* dst = reinterpret_cast<T*>(g.dst) + plane * g.out_h * g.out_w;
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const RowWindow rw = row_window(a, oh);
+        bool first = true;
+        for (int64_t r = rw.first; r < rw.last; r += a.dilation[0]) {
+          combine_row<Op>(acc, input_row<T>(g, src, r, gathered.p), g.in_w, first);
+          first = false;
+        }
+        if (first) {  // no input row in the window (possible with dilation): every output is the identity
+          for (int64_t i = 0; i < g.in_w; ++i) acc[i] = Op::template identity<C>();
+        }
+        C row_div = C(1);
+        if constexpr (kAverage) {
+          const int64_t rows = a.count_include_pad ? rw.padded_count : (rw.last - rw.first);
+          row_div = static_cast<C>(a.divisor_override ? a.divisor_override : rows);
+        }
+        const C* divp = kAverage ? div.p : nullptr;
+        T* out = dst + oh * g.out_w;
+        if (sw == 1) {
+          sweep_line<Op>(swept.p, line.p, g.out_w, kw, dw);
+          store_row(out, swept.p, g.out_w, divp, row_div);
+        } else {
+          sweep_line<Op>(swept.p, line.p, sweep, kw, dw);
+          for (int64_t ow = 0; ow < g.out_w; ++ow) swept.p[ow] = swept.p[ow * sw];
+          store_row(out, swept.p, g.out_w, divp, row_div);
+        }
+      }
+    });
+  });
+}
+
+// ---- max pooling with indices: torch's scan order (first maximum wins, a NaN replaces anything) ----
+
+template <class T>
+void max_pool_with_indices(const Pool2dArgs& a) {
+  using C = pool_t<T>;
+  const PlaneGeometry& g = a.g;
+  parallel_rows(g, a.kernel[0] * a.kernel[1] * g.out_w, [&](int64_t begin, int64_t end) {
+    for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
+      const char* src = g.src + plane_offset(g, plane);
+      const int64_t out_base = plane * g.out_h * g.out_w;
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const RowWindow rw = row_window(a, oh);
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const int64_t start = ow * a.stride[1] - a.pad[1];
+          const int64_t stop = start + (a.kernel[1] - 1) * a.dilation[1] + 1;
+          int64_t first = start;
+          while (first < 0) first += a.dilation[1];
+          const int64_t last = stop < g.in_w ? stop : g.in_w;
+          C best = MaxOp::identity<C>();
+          int64_t best_at = rw.first * g.in_w + first;
+          for (int64_t r = rw.first; r < rw.last; r += a.dilation[0]) {
+            const char* row = src + r * g.src_stride[2];
+            for (int64_t c = first; c < last; c += a.dilation[1]) {
+              const C v = load_one<T>(row + c * g.src_stride[3]);
+              bool take = v > best;
+              if constexpr (!std::is_integral_v<C>) take = take || std::isnan(v);
+              if (take) {
+                best = v;
+                best_at = r * g.in_w + c;
+              }
+            }
+          }
+          reinterpret_cast<T*>(g.dst)[out_base + oh * g.out_w + ow] = static_cast<T>(best);
+          a.indices[out_base + oh * g.out_w + ow] = best_at;
+        }
+      }
+    });
+  });
+}
+
+// ---- adaptive average pooling ----
+
+template <class T>
+void adaptive_avg_pool(const Pool2dArgs& a) {
+  using C = pool_t<T>;
+  const PlaneGeometry& g = a.g;
+  parallel_rows(g, (g.in_h / g.out_h + 1) * g.in_w + g.in_w, [&](int64_t begin, int64_t end) {
+    Scratch<C> acc(g.in_w), sums(g.out_w), div(g.out_w);
+    Scratch<T> gathered(g.in_w);
+    for (int64_t ow = 0; ow < g.out_w; ++ow) {
+      div.p[ow] = static_cast<C>(pool_math::adaptive_end(ow, g.in_w, g.out_w) - pool_math::adaptive_start(ow, g.in_w, g.out_w));
+    }
+    for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
+      const char* src = g.src + plane_offset(g, plane);
+      T* dst = reinterpret_cast<T*>(g.dst) + plane * g.out_h * g.out_w;
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const int64_t r0 = pool_math::adaptive_start(oh, g.in_h, g.out_h), r1 = pool_math::adaptive_end(oh, g.in_h, g.out_h);
+        for (int64_t r = r0; r < r1; ++r) combine_row<SumOp>(acc.p, input_row<T>(g, src, r, gathered.p), g.in_w, r == r0);
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const int64_t c1 = pool_math::adaptive_end(ow, g.in_w, g.out_w);
+          C s = C(0);
+          for (int64_t c = pool_math::adaptive_start(ow, g.in_w, g.out_w); c < c1; ++c) s += acc.p[c];
+          sums.p[ow] = s;
+        }
+        store_row(dst + oh * g.out_w, sums.p, g.out_w, div.p, static_cast<C>(r1 - r0));
+      }
+    });
+  });
+}
+
+// ---- linear resampling: each input row is interpolated along W once (two cached rows), then
+// pairs of those rows are blended along H with SIMD ----
+
+template <class T>
+void resample_linear(const Resample2dArgs& a) {
+  using C = compute_t<T>;
+  const PlaneGeometry& g = a.g;
+  parallel_rows(g, 4 * g.out_w, [&](int64_t begin, int64_t end) {
+    Scratch<C> cache(2 * g.out_w), xrow(g.in_w), cw0(g.out_w), cw1(g.out_w);
+    Scratch<T> gathered(g.in_w);
+    for (int64_t ow = 0; ow < g.out_w; ++ow) {
+      cw0.p[ow] = static_cast<C>(a.col_w0[ow]);
+      cw1.p[ow] = static_cast<C>(a.col_w1[ow]);
+    }
+    for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
+      const char* src = g.src + plane_offset(g, plane);
+      T* dst = reinterpret_cast<T*>(g.dst) + plane * g.out_h * g.out_w;
+      int64_t cached[2] = {-1, -1};
+      // Input row r interpolated along W, computed into the slot that does not hold row `keep`.
+      auto row_of = [&](int64_t r, int64_t keep) -> const C* {
+        for (int s = 0; s < 2; ++s) {
+          if (cached[s] == r) return cache.p + s * g.out_w;
+        }
+        const int s = cached[0] == keep ? 1 : 0;
+        cached[s] = r;
+        C* out = cache.p + s * g.out_w;
+        const T* in = input_row<T>(g, src, r, gathered.p);
+        const C* x;
+        if constexpr (std::is_same_v<T, C>) {
+          x = in;
+        } else {
+          to_compute_row(xrow.p, in, g.in_w);
+          x = xrow.p;
+        }
+        for (int64_t ow = 0; ow < g.out_w; ++ow) out[ow] = x[a.col0[ow]] * cw0.p[ow] + x[a.col1[ow]] * cw1.p[ow];
+        return out;
+      };
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const C* top = row_of(a.row0[oh], a.row1[oh]);
+        const C* bottom = row_of(a.row1[oh], a.row0[oh]);
+        const C w0 = static_cast<C>(a.row_w0[oh]), w1 = static_cast<C>(a.row_w1[oh]);
+        using V = Vec<C>;
+        constexpr int W = V::size;
+        T* out = dst + oh * g.out_w;
+        int64_t i = 0;
+        for (; i + W <= g.out_w; i += W) store_vec(out + i, V::load(top + i) * V(w0) + V::load(bottom + i) * V(w1));
+        if (i < g.out_w) {
+          const int r = static_cast<int>(g.out_w - i);
+          store_vec_partial(out + i, V::load_partial(top + i, r) * V(w0) + V::load_partial(bottom + i, r) * V(w1), r);
+        }
+      }
+    });
+  });
+}
+
+// ---- dispatch ----
+
+template <class T> constexpr bool kPoolsHere = is_kernel_float_v<T> || (kIsBaseline && is_int_v<T>);
+
+void max_pool_dispatch(const Pool2dArgs& a) {
+  dispatch(a.g.dtype, "max_pool2d: unsupported dtype", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (kPoolsHere<T>) {
+      if (a.indices) max_pool_with_indices<T>(a);
+      else window_pool<T, MaxOp, false>(a);
+      return true;
+    }
+    return false;
+  });
+}
+
+void avg_pool_dispatch(const Pool2dArgs& a) {
+  dispatch(a.g.dtype, "avg_pool2d: needs a floating dtype", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_kernel_float_v<T>) {
+      window_pool<T, SumOp, true>(a);
+      return true;
+    }
+    return false;
+  });
+}
+
+void adaptive_avg_pool_dispatch(const Pool2dArgs& a) {
+  dispatch(a.g.dtype, "adaptive_avg_pool2d: needs a floating dtype", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_kernel_float_v<T>) {
+      adaptive_avg_pool<T>(a);
+      return true;
+    }
+    return false;
+  });
+}
+
+void resample_linear_dispatch(const Resample2dArgs& a) {
+  dispatch(a.g.dtype, "interpolate: linear modes need a floating dtype", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_kernel_float_v<T>) {
+      resample_linear<T>(a);
+      return true;
+    }
+    return false;
+  });
+}
+
+}  // namespace
+
+#if defined(EMBER_ISA_BASELINE)
+void max_pool2d_all_dtypes(const Pool2dArgs& a) { max_pool_dispatch(a); }
+void avg_pool2d_all_dtypes(const Pool2dArgs& a) { avg_pool_dispatch(a); }
+void adaptive_avg_pool2d_all_dtypes(const Pool2dArgs& a) { adaptive_avg_pool_dispatch(a); }
+void resample_linear2d_all_dtypes(const Resample2dArgs& a) { resample_linear_dispatch(a); }
+void register_pool_kernels(KernelTable& table) {
+  table.max_pool2d = &max_pool2d_all_dtypes;
+  table.avg_pool2d = &avg_pool2d_all_dtypes;
+  table.adaptive_avg_pool2d = &adaptive_avg_pool2d_all_dtypes;
+  table.resample_linear2d = &resample_linear2d_all_dtypes;
+}
+#else
+namespace {
+void max_pool_kernel(const Pool2dArgs& a) {
+  if (!is_simd_dtype(a.g.dtype)) return baseline::max_pool2d_all_dtypes(a);
+  max_pool_dispatch(a);
+}
+void avg_pool_kernel(const Pool2dArgs& a) {
+  if (!is_simd_dtype(a.g.dtype)) return baseline::avg_pool2d_all_dtypes(a);
+  avg_pool_dispatch(a);
+}
+void adaptive_avg_pool_kernel(const Pool2dArgs& a) {
+  if (!is_simd_dtype(a.g.dtype)) return baseline::adaptive_avg_pool2d_all_dtypes(a);
+  adaptive_avg_pool_dispatch(a);
+}
+void resample_linear_kernel(const Resample2dArgs& a) {
+  if (!is_simd_dtype(a.g.dtype)) return baseline::resample_linear2d_all_dtypes(a);
+  resample_linear_dispatch(a);
+}
+}  // namespace
+void register_pool_kernels(KernelTable& table) {
+  table.max_pool2d = &max_pool_kernel;
+  table.avg_pool2d = &avg_pool_kernel;
+  table.adaptive_avg_pool2d = &adaptive_avg_pool_kernel;
+  table.resample_linear2d = &resample_linear_kernel;
+}
+#endif
+
+}  // namespace EMBER_ISA_NS
+}  // namespace ember::cpu
