@@ -250,8 +250,12 @@ Tensor pad(const Tensor& x, const Dims& pad, std::string_view mode_in, std::opti
   if (out.numel() == 0) return out;
   Backend& be = backend_for(x.device(), op);
   // `filled` is the part of out written so far: the interior, then widened dim by dim.
-  Tensor filled = out;
-  for (int64_t d = 0; d < nd; ++d) filled = narrow(filled, d, lo[d], src.shape()[d]);
+  Layout interior = out.layout();  // built by hand: narrow() may normalise the offset of an empty view
+  for (int64_t d = 0; d < nd; ++d) {
+    interior.offset += lo[d] * interior.strides[d];
+    interior.shape[d] = src.shape()[d];
+  }
+  Tensor filled = out.with_layout(interior);
   if (filled.numel() > 0) be.copy(src, filled);
   for (int64_t i = 0; i < npad; ++i) {
     const int64_t d = nd - 1 - i, n = src.shape()[d], l = lo[d], r = hi[d];
