@@ -75,14 +75,23 @@ template <class U>
 void nearest_gather(const PlaneGeometry& g, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols) {
   const int64_t items = g.batch * g.channels * g.out_h;
   const int64_t grain = g.out_w >= 16384 ? 1 : 16384 / g.out_w;
+  const int64_t cs = g.src_stride[3];
   parallel_for(items, grain, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t plane = item / g.out_h, oh = item % g.out_h;
+      U* out = reinterpret_cast<U*>(g.dst) + item * g.out_w;
+      if (item > begin && oh > 0 && rows[oh] == rows[oh - 1]) {  // upsampling repeats rows
+        std::memcpy(out, out - g.out_w, g.out_w * sizeof(U));
+        continue;
+      }
       const char* row = g.src + (plane / g.channels) * g.src_stride[0] + (plane % g.channels) * g.src_stride[1] +
                         rows[oh] * g.src_stride[2];
-      U* out = reinterpret_cast<U*>(g.dst) + item * g.out_w;
-      const int64_t cs = g.src_stride[3];
-      for (int64_t ow = 0; ow < g.out_w; ++ow) std::memcpy(out + ow, row + cols[ow] * cs, sizeof(U));
+      if (cs == static_cast<int64_t>(sizeof(U))) {
+        const U* in = reinterpret_cast<const U*>(row);
+        for (int64_t ow = 0; ow < g.out_w; ++ow) out[ow] = in[cols[ow]];
+      } else {
+        for (int64_t ow = 0; ow < g.out_w; ++ow) std::memcpy(out + ow, row + cols[ow] * cs, sizeof(U));
+      }
     }
   });
 }

@@ -300,20 +300,42 @@ void check_shuffle_input(const Tensor& x, int64_t factor, const char* op, const 
 
 }  // namespace
 
+namespace {
+
+// out[..., c, h * r + i, w * r + j] = in[..., c * r * r + i * r + j, h, w] (`shuffled` is the tensor
+// with the big spatial dims): r * r copies between (..., C, H, W) views, each with whole rows of W
+// as its inner loop (one copy over the permuted 6-d view would run over dims of size r instead).
+void shuffle_copies(const Tensor& packed, const Tensor& shuffled, int64_t r, bool to_shuffled, const char* op) {
+  const int64_t b = packed.ndim() - 3;
+  const int64_t c = shuffled.shape()[b], h = packed.shape()[b + 1], w = packed.shape()[b + 2];
+  Dims split(packed.shape().begin(), packed.shape().begin() + b), spread = split;
+  for (int64_t v : {c, r, r, h, w}) split.push_back(v);
+  for (int64_t v : {c, h, r, w, r}) spread.push_back(v);
+  const Tensor p = reshape(packed, split), s = reshape(shuffled, spread);
+  Backend& be = backend_for(packed.device(), op);
+  for (int64_t i = 0; i < r; ++i) {
+    for (int64_t j = 0; j < r; ++j) {
+      const Tensor pv = select(select(p, b + 1, i), b + 1, j);
+      const Tensor sv = select(select(s, b + 2, i), b + 3, j);
+      if (to_shuffled) be.copy(pv, sv);
+      else be.copy(sv, pv);
+    }
+  }
+}
+
+}  // namespace
+
 Tensor pixel_shuffle(const Tensor& x, int64_t r) {
   const char* op = "pixel_shuffle";
   check_shuffle_input(x, r, op, "upscale_factor");
   const int64_t nd = x.ndim(), c = x.shape()[nd - 3], h = x.shape()[nd - 2], w = x.shape()[nd - 1];
   EMBER_CHECK(c % (r * r) == 0, Value, op, ": the channel dim (", c, ") of the input of shape ", shape_str(x.shape()),
               " must be divisible by upscale_factor squared (", r * r, ")");
-  Dims lead(x.shape().begin(), x.shape().end() - 3);
-  Dims split = lead, order, merged = lead;
-  for (int64_t v : {c / (r * r), r, r, h, w}) split.push_back(v);
-  const int64_t b = static_cast<int64_t>(lead.size());
-  for (int64_t i = 0; i < b; ++i) order.push_back(i);
-  for (int64_t v : {b, b + 3, b + 1, b + 4, b + 2}) order.push_back(v);  // (C, H, r, W, r)
-  for (int64_t v : {c / (r * r), h * r, w * r}) merged.push_back(v);
-  return reshape(permute(reshape(x, split), order), merged);
+  Dims shape(x.shape().begin(), x.shape().end() - 3);
+  for (int64_t v : {c / (r * r), h * r, w * r}) shape.push_back(v);
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device(), op);
+  if (out.numel() > 0) shuffle_copies(x, out, r, true, op);
+  return out;
 }
 
 Tensor pixel_unshuffle(const Tensor& x, int64_t r) {
@@ -322,14 +344,11 @@ Tensor pixel_unshuffle(const Tensor& x, int64_t r) {
   const int64_t nd = x.ndim(), c = x.shape()[nd - 3], h = x.shape()[nd - 2], w = x.shape()[nd - 1];
   EMBER_CHECK(h % r == 0 && w % r == 0, Value, op, ": the height and width (", h, ", ", w, ") of the input of shape ",
               shape_str(x.shape()), " must be divisible by downscale_factor (", r, ")");
-  Dims lead(x.shape().begin(), x.shape().end() - 3);
-  Dims split = lead, order, merged = lead;
-  for (int64_t v : {c, h / r, r, w / r, r}) split.push_back(v);
-  const int64_t b = static_cast<int64_t>(lead.size());
-  for (int64_t i = 0; i < b; ++i) order.push_back(i);
-  for (int64_t v : {b, b + 2, b + 4, b + 1, b + 3}) order.push_back(v);  // (C, r, r, H, W)
-  for (int64_t v : {c * r * r, h / r, w / r}) merged.push_back(v);
-  return reshape(permute(reshape(x, split), order), merged);
+  Dims shape(x.shape().begin(), x.shape().end() - 3);
+  for (int64_t v : {c * r * r, h / r, w / r}) shape.push_back(v);
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device(), op);
+  if (out.numel() > 0) shuffle_copies(out, x, r, false, op);
+  return out;
 }
 
 }  // namespace ember

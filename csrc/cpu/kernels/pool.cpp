@@ -294,10 +294,44 @@ void max_pool_with_indices(const Pool2dArgs& a) {
 
 // ---- adaptive average pooling ----
 
+// Sum of n contiguous elements in the compute type (two accumulators to hide the add latency).
+template <class T>
+compute_t<T> sum_run(const T* x, int64_t n) {
+  using C = compute_t<T>;
+  using V = Vec<C>;
+  constexpr int W = V::size;
+  V s0(0), s1(0);
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    s0 += load_vec(x + i);
+    s1 += load_vec(x + i + W);
+  }
+  for (; i + W <= n; i += W) s0 += load_vec(x + i);
+  if (i < n) s1 += load_vec_partial(x + i, static_cast<int>(n - i));
+  return reduce_add(s0 + s1);
+}
+
+// Output 1 x 1 from contiguous planes (global average pooling): one contiguous sum per plane.
+template <class T>
+void global_avg_pool(const PlaneGeometry& g) {
+  using C = compute_t<T>;
+  const int64_t n = g.in_h * g.in_w, planes = g.batch * g.channels;
+  parallel_for(planes, n >= 32768 ? 1 : 32768 / n, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const T* x = reinterpret_cast<const T*>(g.src + plane_offset(g, p));
+      reinterpret_cast<T*>(g.dst)[p] = static_cast<T>(sum_run(x, n) / static_cast<C>(n));
+    }
+  });
+}
+
 template <class T>
 void adaptive_avg_pool(const Pool2dArgs& a) {
   using C = pool_t<T>;
   const PlaneGeometry& g = a.g;
+  const int64_t isz = static_cast<int64_t>(sizeof(T));
+  if (g.out_h == 1 && g.out_w == 1 && g.src_stride[3] == isz && g.src_stride[2] == g.in_w * isz) {
+    return global_avg_pool<T>(g);
+  }
   parallel_rows(g, (g.in_h / g.out_h + 1) * g.in_w + g.in_w, [&](int64_t begin, int64_t end) {
     Scratch<C> acc(g.in_w), sums(g.out_w), div(g.out_w);
     Scratch<T> gathered(g.in_w);
