@@ -14,14 +14,6 @@ namespace {
 
 using Pair = std::array<int64_t, 2>;
 
-const char* op_name(const char* family, int spatial) {
-  static const std::string names[] = {"max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-                                      "adaptive_avg_pool1d", "adaptive_avg_pool2d"};
-  const std::string f = family;
-  const int base = f == "max_pool" ? 0 : f == "avg_pool" ? 2 : 4;
-  return names[base + spatial - 1].c_str();
-}
-
 std::string pair_str(const Pair& p, int spatial) {
   if (spatial == 1) return std::to_string(p[1]);
   std::string s = "(";
@@ -102,7 +94,7 @@ void check_float(const Tensor& x, const char* op) {
 
 std::pair<Tensor, Tensor> max_pool(const Tensor& x, int spatial, const Dims& kernel, const Dims& stride,
                                    const Dims& padding, const Dims& dilation, bool ceil_mode, bool return_indices) {
-  const char* op = op_name("max_pool", spatial);
+  const char* op = spatial == 1 ? "max_pool1d" : "max_pool2d";
   EMBER_CHECK(x.dtype() != DType::Bool, Type, op, ": bool inputs are not supported, got ", x.describe());
   bool batched = false;
   const Tensor planes = to_planes(x, spatial, op, &batched);
@@ -116,7 +108,7 @@ std::pair<Tensor, Tensor> max_pool(const Tensor& x, int spatial, const Dims& ker
 
 Tensor avg_pool(const Tensor& x, int spatial, const Dims& kernel, const Dims& stride, const Dims& padding,
                 bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
-  const char* op = op_name("avg_pool", spatial);
+  const char* op = spatial == 1 ? "avg_pool1d" : "avg_pool2d";
   check_float(x, op);
   EMBER_CHECK(!divisor_override || *divisor_override != 0, Value, op, ": divisor_override must be non-zero");
   bool batched = false;
@@ -130,7 +122,7 @@ Tensor avg_pool(const Tensor& x, int spatial, const Dims& kernel, const Dims& st
 }
 
 Tensor adaptive_avg_pool(const Tensor& x, int spatial, const std::vector<std::optional<int64_t>>& output_size) {
-  const char* op = op_name("adaptive_avg_pool", spatial);
+  const char* op = spatial == 1 ? "adaptive_avg_pool1d" : "adaptive_avg_pool2d";
   check_float(x, op);
   EMBER_CHECK(output_size.size() == 1 || static_cast<int>(output_size.size()) == spatial, Value, op,
               ": output_size must have ", spatial, spatial == 1 ? " entry" : " entries (or one for all), got ",
