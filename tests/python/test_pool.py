@@ -517,3 +517,66 @@ def test_pad_and_shuffle_errors():
     _raises(ValueError, lambda: F.pixel_shuffle(ember.zeros(3, 2), 1), "pixel_shuffle", "(3, 2)")
     _raises(ValueError, lambda: F.pixel_shuffle(ember.zeros(1, 4, 2, 2), 0), "pixel_shuffle", "upscale_factor")
     _raises(ValueError, lambda: F.pixel_unshuffle(ember.zeros(1, 3, 3, 2), 2), "pixel_unshuffle", "(1, 3, 3, 2)")
+
+
+# ---------------------------------------------------------------------------------------------
+# random configurations: where torch accepts one, ember gives the same values; where torch refuses
+# one, ember raises too
+
+
+def _random_window(rng):
+    k = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+    s = (int(rng.integers(1, 4)), int(rng.integers(1, 4))) if rng.random() < 0.8 else None
+    p = (int(rng.integers(0, k[0] // 2 + 1)), int(rng.integers(0, k[1] // 2 + 1)))
+    d = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    shape = (int(rng.integers(0, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 24)), int(rng.integers(1, 40)))
+    return shape, k, s, p, d, bool(rng.random() < 0.5)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_pooling_configs(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        shape, k, s, p, d, ceil = _random_window(rng)
+        x, v, t = make_input(("fuzz", seed), shape, "float32", str(rng.choice(LAYOUTS)), low=0.5, high=4.0)
+        kw = dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil)
+        for name, fn, tfn, extra in [("max", F.max_pool2d, TF.max_pool2d, dict(dilation=d, return_indices=True)),
+                                     ("avg", F.avg_pool2d, TF.avg_pool2d, dict(count_include_pad=bool(rng.random() < 0.5)))]:
+            try:
+                ref = tfn(torch.from_numpy(v) if name == "avg" else t, **kw, **extra)
+            except RuntimeError:
+                with pytest.raises(ValueError, match=f"{name}_pool2d"):
+                    fn(x, **kw, **extra)
+                continue
+            got = fn(x, **kw, **extra)
+            if name == "max":
+                assert_equal(got[0], ref[0].numpy(), what=f"max {shape} {kw} {extra}")
+                assert_equal(got[1], ref[1].numpy(), what=f"indices {shape} {kw} {extra}")
+            else:
+                check_float_result(got, ref, "float32")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_interpolate_configs(seed):
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(30):
+        shape = (int(rng.integers(0, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 20)), int(rng.integers(1, 30)))
+        x, v, t = make_input(("fuzz-interp", seed), shape, "float32", str(rng.choice(LAYOUTS)), low=0.5, high=4.0)
+        if rng.random() < 0.5:
+            kw = dict(size=(int(rng.integers(1, 40)), int(rng.integers(1, 40))))
+        else:
+            kw = dict(scale_factor=(float(rng.uniform(0.3, 3.5)), float(rng.uniform(0.3, 3.5))),
+                      recompute_scale_factor=bool(rng.random() < 0.5))
+        for mode in ("nearest", "nearest-exact", "bilinear"):
+            extra = dict(align_corners=bool(rng.random() < 0.5)) if mode == "bilinear" else {}
+            try:
+                ref = TF.interpolate(torch.from_numpy(v) if mode == "bilinear" else t, mode=mode, **kw, **extra)
+            except (RuntimeError, ValueError):
+                with pytest.raises(ValueError, match="interpolate"):
+                    F.interpolate(x, mode=mode, **kw, **extra)
+                continue
+            got = F.interpolate(x, mode=mode, **kw, **extra)
+            if mode == "bilinear":
+                check_float_result(got, ref, "float32")
+            else:
+                assert_equal(got, ref.numpy(), what=f"{mode} {shape} {kw}")
