@@ -198,9 +198,9 @@ template <class C>
 C column_divisor(const Pool2dArgs& a, int64_t ow) {
   const int64_t start = ow * a.stride[1] - a.pad[1];
   const int64_t in = a.g.in_w;
-  if (a.count_include_pad) return static_cast<C>((start + a.kernel[1] < in + a.pad[1] ? start + a.kernel[1] : in + a.pad[1]) - start);
-  const int64_t lo = start > 0 ? start : 0, hi = start + a.kernel[1] < in ? start + a.kernel[1] : in;
-  return static_cast<C>(hi - lo);
+  const int64_t stop = start + a.kernel[1];
+  if (a.count_include_pad) return static_cast<C>((stop < in + a.pad[1] ? stop : in + a.pad[1]) - start);
+  return static_cast<C>((stop < in ? stop : in) - (start > 0 ? start : 0));
 }
 
 template <class T, class Op, bool kAverage>
@@ -239,14 +239,11 @@ void window_pool(const Pool2dArgs& a) {
         }
         const C* divp = kAverage ? div.p : nullptr;
         T* out = dst + oh * g.out_w;
-        if (sw == 1) {
-          sweep_line<Op>(swept.p, line.p, g.out_w, kw, dw);
-          store_row(out, swept.p, g.out_w, divp, row_div);
-        } else {
-          sweep_line<Op>(swept.p, line.p, sweep, kw, dw);
-          for (int64_t ow = 0; ow < g.out_w; ++ow) swept.p[ow] = swept.p[ow * sw];
-          store_row(out, swept.p, g.out_w, divp, row_div);
+        sweep_line<Op>(swept.p, line.p, sweep, kw, dw);
+        if (sw > 1) {
+          for (int64_t ow = 1; ow < g.out_w; ++ow) swept.p[ow] = swept.p[ow * sw];
         }
+        store_row(out, swept.p, g.out_w, divp, row_div);
       }
     });
   });
