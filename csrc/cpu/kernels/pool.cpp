@@ -27,8 +27,6 @@ inline namespace EMBER_ISA_NS {
 namespace {
 
 // Integers are pooled in their own type with scalar loops; floats in their compute type with SIMD.
-template <class T> struct pool_compute { using type = compute_t<T>; };
-template <class T> using pool_t = typename pool_compute<T>::type;
 template <class T> constexpr bool kVectorised = !is_int_v<T>;
 
 // A malloc'd scratch array (kernel TUs use no std containers, see cpu/kernel_args.h).
@@ -36,7 +34,7 @@ template <class C>
 struct Scratch {
   C* p;
   explicit Scratch(int64_t n) : p(static_cast<C*>(std::malloc(sizeof(C) * static_cast<size_t>(n > 0 ? n : 1)))) {
-    if (!p) kernel_error(4 /* Runtime */, "pooling: out of memory for a scratch buffer");
+    if (!p) kernel_error(3 /* Runtime */, "pooling: out of memory for a scratch buffer");
   }
   ~Scratch() { std::free(p); }
   Scratch(const Scratch&) = delete;
@@ -77,8 +75,8 @@ const T* input_row(const PlaneGeometry& g, const char* plane, int64_t r, T* buf)
 
 // acc[i] = first ? x[i] : Op(acc[i], x[i]) for i < n, in the compute type.
 template <class Op, class T>
-void combine_row(pool_t<T>* acc, const T* x, int64_t n, bool first) {
-  using C = pool_t<T>;
+void combine_row(compute_t<T>* acc, const T* x, int64_t n, bool first) {
+  using C = compute_t<T>;
   if constexpr (kVectorised<T>) {
     using V = Vec<C>;
     constexpr int W = V::size;
@@ -205,7 +203,7 @@ C column_divisor(const Pool2dArgs& a, int64_t ow) {
 
 template <class T, class Op, bool kAverage>
 void window_pool(const Pool2dArgs& a) {
-  using C = pool_t<T>;
+  using C = compute_t<T>;
   const PlaneGeometry& g = a.g;
   const int64_t kw = a.kernel[1], sw = a.stride[1], pw = a.pad[1], dw = a.dilation[1];
   const int64_t sweep = (g.out_w - 1) * sw + 1;  // stride-1 positions covering every window start
@@ -253,7 +251,7 @@ void window_pool(const Pool2dArgs& a) {
 
 template <class T>
 void max_pool_with_indices(const Pool2dArgs& a) {
-  using C = pool_t<T>;
+  using C = compute_t<T>;
   const PlaneGeometry& g = a.g;
   parallel_rows(g, a.kernel[0] * a.kernel[1] * g.out_w, [&](int64_t begin, int64_t end) {
     for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
@@ -323,7 +321,7 @@ void global_avg_pool(const PlaneGeometry& g) {
 
 template <class T>
 void adaptive_avg_pool(const Pool2dArgs& a) {
-  using C = pool_t<T>;
+  using C = compute_t<T>;
   const PlaneGeometry& g = a.g;
   const int64_t isz = static_cast<int64_t>(sizeof(T));
   if (g.out_h == 1 && g.out_w == 1 && g.src_stride[3] == isz && g.src_stride[2] == g.in_w * isz) {
