@@ -13,7 +13,7 @@ import torch.nn.functional as TF
 
 import ember
 import ember.nn.functional as F
-from conftest import assert_close, assert_equal, rng_for, to_ember, torch_dtype
+from conftest import assert_close, assert_equal, rng_for, to_ember, to_numpy, torch_dtype
 
 FLOATS = ["float32", "float16", "bfloat16"]
 INTS = ["int8", "uint8", "int32", "int64"]
@@ -159,6 +159,16 @@ def test_max_pool_nan_and_inf():
         assert_equal(got, ref.numpy())
         assert_equal(idx, ref_idx.numpy())
         assert_equal(F.max_pool2d(ember.tensor(a), **kw), ref.numpy())
+
+
+def test_max_pool_signed_zeros_like_torch():
+    a = np.array([[[[-0.0, 0.0, 0.0, -0.0, -1.0, -0.0], [0.0, -0.0, -0.0, 0.0, -0.0, -2.0]]]], np.float32)
+    t = torch.from_numpy(a)
+    for kw in [dict(kernel_size=2), dict(kernel_size=(2, 3), stride=1)]:
+        ref, ref_idx = TF.max_pool2d(t, return_indices=True, **kw)
+        got, idx = F.max_pool2d(ember.tensor(a), return_indices=True, **kw)
+        assert_equal(idx, ref_idx.numpy())
+        assert np.array_equal(np.signbit(to_numpy(got)), np.signbit(ref.numpy())), (to_numpy(got), ref)
 
 
 def test_max_pool_ties_pick_first_like_torch():

@@ -5,6 +5,7 @@
 // (plane, output row) pairs split across the thread pool. Float16 / bfloat16 compute in float32.
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "core/pool_math.h"
@@ -241,50 +242,54 @@ void window_pool(const Pool2dArgs& a) {
         if (sw > 1) {
           for (int64_t ow = 1; ow < g.out_w; ++ow) swept.p[ow] = swept.p[ow * sw];
         }
+        if constexpr (!kAverage) {
+          if (a.indices) {
+            locate_maxima<T>(a, src, rw, swept.p, out, a.indices + plane * g.out_h * g.out_w + oh * g.out_w);
+            continue;
+          }
+        }
         store_row(out, swept.p, g.out_w, divp, row_div);
       }
     });
   });
 }
 
-// ---- max pooling with indices: torch's scan order (first maximum wins, a NaN replaces anything) ----
-
+// Max pooling's indices, torch's way: the first element equal to the maximum in scan order (rows,
+// then columns), or the last NaN when the maximum is NaN. The value is re-read there, so that the
+// sign of a zero maximum matches torch too. An empty window (dilation can skip every input) keeps
+// the identity and torch's index of its first position.
 template <class T>
-void max_pool_with_indices(const Pool2dArgs& a) {
+void locate_maxima(const Pool2dArgs& a, const char* plane, const RowWindow& rw, const compute_t<T>* best, T* out,
+                   int64_t* indices) {
   using C = compute_t<T>;
   const PlaneGeometry& g = a.g;
-  parallel_rows(g, a.kernel[0] * a.kernel[1] * g.out_w, [&](int64_t begin, int64_t end) {
-    for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
-      const char* src = g.src + plane_offset(g, plane);
-      const int64_t out_base = plane * g.out_h * g.out_w;
-      for (int64_t oh = oh0; oh < oh1; ++oh) {
-        const RowWindow rw = row_window(a, oh);
-        for (int64_t ow = 0; ow < g.out_w; ++ow) {
-          const int64_t start = ow * a.stride[1] - a.pad[1];
-          const int64_t stop = start + (a.kernel[1] - 1) * a.dilation[1] + 1;
-          int64_t first = start;
-          while (first < 0) first += a.dilation[1];
-          const int64_t last = stop < g.in_w ? stop : g.in_w;
-          C best = MaxOp::identity<C>();
-          int64_t best_at = rw.first * g.in_w + first;
-          for (int64_t r = rw.first; r < rw.last; r += a.dilation[0]) {
-            const char* row = src + r * g.src_stride[2];
-            for (int64_t c = first; c < last; c += a.dilation[1]) {
-              const C v = load_one<T>(row + c * g.src_stride[3]);
-              bool take = v > best;
-              if constexpr (!std::is_integral_v<C>) take = take || std::isnan(v);
-              if (take) {
-                best = v;
-                best_at = r * g.in_w + c;
-              }
-            }
-          }
-          reinterpret_cast<T*>(g.dst)[out_base + oh * g.out_w + ow] = static_cast<T>(best);
-          a.indices[out_base + oh * g.out_w + ow] = best_at;
+  for (int64_t ow = 0; ow < g.out_w; ++ow) {
+    const int64_t start = ow * a.stride[1] - a.pad[1];
+    const int64_t stop = start + (a.kernel[1] - 1) * a.dilation[1] + 1;
+    int64_t first = start;
+    while (first < 0) first += a.dilation[1];
+    const int64_t last = stop < g.in_w ? stop : g.in_w;
+    const C m = best[ow];
+    bool nan = false;
+    if constexpr (!std::is_integral_v<C>) nan = std::isnan(m);
+    const char* found = nullptr;
+    int64_t at = rw.first * g.in_w + first;
+    for (int64_t r = rw.first; r < rw.last && (!found || nan); r += a.dilation[0]) {
+      const char* row = plane + r * g.src_stride[2];
+      for (int64_t c = first; c < last; c += a.dilation[1]) {
+        const char* p = row + c * g.src_stride[3];
+        const C v = load_one<T>(p);
+        if (nan ? v != v : v == m) {
+          found = p;
+          at = r * g.in_w + c;
+          if (!nan) break;
         }
       }
-    });
-  });
+    }
+    if (found) std::memcpy(out + ow, found, sizeof(T));
+    else out[ow] = static_cast<T>(m);
+    indices[ow] = at;
+  }
 }
 
 // ---- adaptive average pooling ----
@@ -414,8 +419,7 @@ void max_pool_dispatch(const Pool2dArgs& a) {
   dispatch(a.g.dtype, "max_pool2d: unsupported dtype", [&](auto tag) {
     using T = decltype(tag);
     if constexpr (kPoolsHere<T>) {
-      if (a.indices) max_pool_with_indices<T>(a);
-      else window_pool<T, MaxOp, false>(a);
+      window_pool<T, MaxOp, false>(a);
       return true;
     }
     return false;
