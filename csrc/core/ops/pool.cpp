@@ -65,6 +65,13 @@ Window pool_window(const Tensor& planes, const Tensor& x, int spatial, const Dim
   const Pair s = stride.empty() ? k : window_arg(stride, spatial, 1, "stride", op);
   const Pair p = window_arg(padding, spatial, 0, "padding", op);
   const Pair d = window_arg(dilation, spatial, 1, "dilation", op);
+  // Bounded so that the window arithmetic (dilation * kernel, stride * output) cannot overflow.
+  constexpr int64_t kMax = int64_t(1) << 31;
+  for (const Pair* v : {&k, &s, &p, &d}) {
+    EMBER_CHECK((*v)[0] < kMax && (*v)[1] < kMax, Value, op, ": window arguments must be below 2^31, got kernel_size=",
+                pair_str(k, spatial), ", stride=", pair_str(s, spatial), ", padding=", pair_str(p, spatial),
+                ", dilation=", pair_str(d, spatial));
+  }
   EMBER_CHECK(k[0] > 0 && k[1] > 0, Value, op, ": kernel_size must be positive, got ", pair_str(k, spatial));
   EMBER_CHECK(s[0] > 0 && s[1] > 0, Value, op, ": stride must be positive, got ", pair_str(s, spatial));
   EMBER_CHECK(d[0] > 0 && d[1] > 0, Value, op, ": dilation must be positive, got ", pair_str(d, spatial));
@@ -217,6 +224,8 @@ Tensor pad(const Tensor& x, const Dims& pad, std::string_view mode_in, std::opti
   for (int64_t i = 0; i < npad; ++i) {
     const int64_t d = nd - 1 - i, n = x.shape()[d];
     const int64_t l = pad[2 * i], r = pad[2 * i + 1];
+    EMBER_CHECK(l > -(int64_t(1) << 62) && l < (int64_t(1) << 62) && r > -(int64_t(1) << 62) && r < (int64_t(1) << 62),
+                Value, op, ": padding ", shape_str(pad), " is too large for the input of shape ", shape_str(x.shape()));
     out_shape[d] = n + l + r;
     EMBER_CHECK(out_shape[d] >= 0, Value, op, ": padding (", l, ", ", r, ") of dim ", d, " of the input of shape ",
                 shape_str(x.shape()), " gives a negative size ", out_shape[d]);
