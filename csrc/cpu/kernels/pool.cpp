@@ -4,15 +4,11 @@
 // a line buffer (vectorised along W), then sweeps that line horizontally. Work items are
 // (plane, output row) pairs split across the thread pool. Float16 / bfloat16 compute in float32.
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <limits>
 
 #include "core/pool_math.h"
-#include "cpu/kernel_table.h"
-#include "cpu/kernels/dispatch.h"
 #include "cpu/kernels/forward.h"
-#include "cpu/kernels/vec_io.h"
+#include "cpu/kernels/pool_common.h"
 #include "cpu/thread_pool.h"
 
 namespace ember::cpu::baseline {
@@ -27,43 +23,7 @@ inline namespace EMBER_ISA_NS {
 
 namespace {
 
-// Integers are pooled in their own type with scalar loops; floats in their compute type with SIMD.
-template <class T> constexpr bool kVectorised = !is_int_v<T>;
-
-// A malloc'd scratch array (kernel TUs use no std containers, see cpu/kernel_args.h).
-template <class C>
-struct Scratch {
-  C* p;
-  explicit Scratch(int64_t n) : p(static_cast<C*>(std::malloc(sizeof(C) * static_cast<size_t>(n > 0 ? n : 1)))) {
-    if (!p) kernel_error(3 /* Runtime */, "pooling: out of memory for a scratch buffer");
-  }
-  ~Scratch() { std::free(p); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-
-struct MaxOp {
-  template <class C>
-  static C identity() {
-    return std::numeric_limits<C>::has_infinity ? -std::numeric_limits<C>::infinity() : std::numeric_limits<C>::lowest();
-  }
-  template <class V>
-  static V combine(V a, V b) {
-    if constexpr (std::is_integral_v<V>) return b > a ? b : a;
-    else return em_max(a, b);  // NaN wins, like torch
-  }
-};
-
-struct SumOp {
-  template <class C>
-  static C identity() { return C(0); }
-  template <class V>
-  static V combine(V a, V b) { return a + b; }
-};
-
-int64_t plane_offset(const PlaneGeometry& g, int64_t plane) {
-  return (plane / g.channels) * g.src_stride[0] + (plane % g.channels) * g.src_stride[1];
-}
+using namespace pool_detail;
 
 // Row r of a plane as contiguous T: the row itself, or a gathered copy in `buf`.
 template <class T>
@@ -177,29 +137,38 @@ void parallel_rows(const PlaneGeometry& g, int64_t cost_per_row, F&& body) {
 
 // ---- window pooling (max without indices, average) ----
 
-// The input rows of output row oh, clipped to the input: [first, last) step dilation.
-struct RowWindow {
-  int64_t first, last, padded_count;
-};
-
-RowWindow row_window(const Pool2dArgs& a, int64_t oh) {
-  const int64_t start = oh * a.stride[0] - a.pad[0];
-  const int64_t stop = start + (a.kernel[0] - 1) * a.dilation[0] + 1;
-  int64_t first = start;
-  while (first < 0) first += a.dilation[0];
-  const int64_t last = stop < a.g.in_h ? stop : a.g.in_h;
-  const int64_t padded_end = start + a.kernel[0] < a.g.in_h + a.pad[0] ? start + a.kernel[0] : a.g.in_h + a.pad[0];
-  return {first, last, padded_end - start};
-}
-
-// Averaging divisor of output column ow (its row part is applied per row).
-template <class C>
-C column_divisor(const Pool2dArgs& a, int64_t ow) {
-  const int64_t start = ow * a.stride[1] - a.pad[1];
-  const int64_t in = a.g.in_w;
-  const int64_t stop = start + a.kernel[1];
-  if (a.count_include_pad) return static_cast<C>((stop < in + a.pad[1] ? stop : in + a.pad[1]) - start);
-  return static_cast<C>((stop < in ? stop : in) - (start > 0 ? start : 0));
+// Max pooling's indices, torch's way: the first element equal to the maximum in scan order (rows,
+// then columns), or the last NaN when the maximum is NaN. The value is re-read there, so that the
+// sign of a zero maximum matches torch too. An empty window (dilation can skip every input) keeps
+// the identity and torch's index of its first position.
+template <class T>
+void locate_maxima(const Pool2dArgs& a, const char* plane, const Span& rows, const compute_t<T>* best, T* out,
+                   int64_t* indices) {
+  using C = compute_t<T>;
+  const PlaneGeometry& g = a.g;
+  for (int64_t ow = 0; ow < g.out_w; ++ow) {
+    const Span cols = col_span(a, ow);
+    const C m = best[ow];
+    bool nan = false;
+    if constexpr (!std::is_integral_v<C>) nan = std::isnan(m);
+    const char* found = nullptr;
+    int64_t at = rows.first * g.in_w + cols.first;
+    for (int64_t r = rows.first; r < rows.last && (!found || nan); r += a.dilation[0]) {
+      const char* row = plane + r * g.src_stride[2];
+      for (int64_t c = cols.first; c < cols.last; c += a.dilation[1]) {
+        const char* p = row + c * g.src_stride[3];
+        const C v = load_one<T>(p);
+        if (nan ? v != v : v == m) {
+          found = p;
+          at = r * g.in_w + c;
+          if (!nan) break;
+        }
+      }
+    }
+    if (found) std::memcpy(out + ow, found, sizeof(T));
+    else out[ow] = static_cast<T>(m);
+    indices[ow] = at;
+  }
 }
 
 template <class T, class Op, bool kAverage>
@@ -215,16 +184,18 @@ void window_pool(const Pool2dArgs& a) {
     Scratch<T> gathered(g.in_w);
     for (int64_t i = 0; i < line_len; ++i) line.p[i] = Op::template identity<C>();
     if constexpr (kAverage) {
-      for (int64_t ow = 0; ow < g.out_w; ++ow) div.p[ow] = a.divisor_override ? C(1) : column_divisor<C>(a, ow);
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        div.p[ow] = a.divisor_override ? C(1) : static_cast<C>(divisor_part(a, col_span(a, ow)));
+      }
     }
     C* acc = line.p + pw;
     for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
       const char* src = g.src + plane_offset(g, plane);
       T* dst = reinterpret_cast<T*>(g.dst) + plane * g.out_h * g.out_w;
       for (int64_t oh = oh0; oh < oh1; ++oh) {
-        const RowWindow rw = row_window(a, oh);
+        const Span rows = row_span(a, oh);
         bool first = true;
-        for (int64_t r = rw.first; r < rw.last; r += a.dilation[0]) {
+        for (int64_t r = rows.first; r < rows.last; r += a.dilation[0]) {
           combine_row<Op>(acc, input_row<T>(g, src, r, gathered.p), g.in_w, first);
           first = false;
         }
@@ -233,8 +204,7 @@ void window_pool(const Pool2dArgs& a) {
         }
         C row_div = C(1);
         if constexpr (kAverage) {
-          const int64_t rows = a.count_include_pad ? rw.padded_count : (rw.last - rw.first);
-          row_div = static_cast<C>(a.divisor_override ? a.divisor_override : rows);
+          row_div = static_cast<C>(a.divisor_override ? a.divisor_override : divisor_part(a, rows));
         }
         const C* divp = kAverage ? div.p : nullptr;
         T* out = dst + oh * g.out_w;
@@ -244,7 +214,7 @@ void window_pool(const Pool2dArgs& a) {
         }
         if constexpr (!kAverage) {
           if (a.indices) {
-            locate_maxima<T>(a, src, rw, swept.p, out, a.indices + plane * g.out_h * g.out_w + oh * g.out_w);
+            locate_maxima<T>(a, src, rows, swept.p, out, a.indices + plane * g.out_h * g.out_w + oh * g.out_w);
             continue;
           }
         }
@@ -252,44 +222,6 @@ void window_pool(const Pool2dArgs& a) {
       }
     });
   });
-}
-
-// Max pooling's indices, torch's way: the first element equal to the maximum in scan order (rows,
-// then columns), or the last NaN when the maximum is NaN. The value is re-read there, so that the
-// sign of a zero maximum matches torch too. An empty window (dilation can skip every input) keeps
-// the identity and torch's index of its first position.
-template <class T>
-void locate_maxima(const Pool2dArgs& a, const char* plane, const RowWindow& rw, const compute_t<T>* best, T* out,
-                   int64_t* indices) {
-  using C = compute_t<T>;
-  const PlaneGeometry& g = a.g;
-  for (int64_t ow = 0; ow < g.out_w; ++ow) {
-    const int64_t start = ow * a.stride[1] - a.pad[1];
-    const int64_t stop = start + (a.kernel[1] - 1) * a.dilation[1] + 1;
-    int64_t first = start;
-    while (first < 0) first += a.dilation[1];
-    const int64_t last = stop < g.in_w ? stop : g.in_w;
-    const C m = best[ow];
-    bool nan = false;
-    if constexpr (!std::is_integral_v<C>) nan = std::isnan(m);
-    const char* found = nullptr;
-    int64_t at = rw.first * g.in_w + first;
-    for (int64_t r = rw.first; r < rw.last && (!found || nan); r += a.dilation[0]) {
-      const char* row = plane + r * g.src_stride[2];
-      for (int64_t c = first; c < last; c += a.dilation[1]) {
-        const char* p = row + c * g.src_stride[3];
-        const C v = load_one<T>(p);
-        if (nan ? v != v : v == m) {
-          found = p;
-          at = r * g.in_w + c;
-          if (!nan) break;
-        }
-      }
-    }
-    if (found) std::memcpy(out + ow, found, sizeof(T));
-    else out[ow] = static_cast<T>(m);
-    indices[ow] = at;
-  }
 }
 
 // ---- adaptive average pooling ----
