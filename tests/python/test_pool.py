@@ -103,6 +103,8 @@ MAX2D_CASES = [
     ((0, 3, 8, 8), 2, 2, 0, 1, False),
     ((3, 10, 12), 3, 2, 1, 2, False),  # unbatched
     ((1, 3, 11, 13), (5, 3), (1, 4), (2, 0), (2, 3), True),
+    ((2, 11, 9, 10), 3, 2, 1, 1, True),  # channels-last kernels: a full vector of channels and a tail
+    ((1, 20, 6, 5), (2, 3), 1, (1, 1), (2, 1), False),
 ]
 
 
@@ -208,6 +210,8 @@ AVG2D_CASES = [
     ((0, 3, 8, 8), 2, 2, 0, False, True, None),
     ((3, 10, 12), 3, 2, 1, False, True, 2),  # unbatched
     ((1, 2, 31, 37), 7, 3, 3, True, False, None),
+    ((2, 11, 9, 10), 3, 2, 1, True, False, None),
+    ((1, 20, 6, 5), (2, 3), 1, (1, 1), False, True, 3),
 ]
 
 
@@ -259,6 +263,8 @@ ADAPTIVE2D_CASES = [
     ((0, 3, 4, 4), 2),
     ((3, 13, 17), (5, 7)),  # unbatched
     ((1, 2, 1, 1), (3, 2)),
+    ((2, 11, 9, 10), (4, 3)),
+    ((2, 20, 7, 7), 1),
 ]
 
 
@@ -322,6 +328,8 @@ LINEAR2D_CASES = [
     ((1, 2, 4, 4), dict(size=(1, 1))),
     ((0, 2, 4, 4), dict(scale_factor=2)),
     ((1, 2, 16, 45), dict(scale_factor=3.1)),
+    ((2, 11, 5, 7), dict(scale_factor=1.7)),
+    ((1, 20, 9, 9), dict(size=(4, 13))),
 ]
 
 
@@ -351,6 +359,14 @@ def test_interpolate_linear(case, align_corners, dtype):
 def test_interpolate_area(kw):
     x, v, _ = make_input(("area",), (2, 3, 9, 10), "float32", low=0.5, high=4.0)
     check_float_result(F.interpolate(x, mode="area", **kw), TF.interpolate(torch.from_numpy(v), mode="area", **kw), "float32")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_bilinear_same_bits_in_every_layout(dtype):
+    x, _, _ = make_input(("bilinear-layouts",), (2, 12, 9, 11), dtype, "channels_last")
+    for kw in [dict(scale_factor=2), dict(size=(5, 17), align_corners=True)]:
+        want = F.interpolate(x.contiguous(), mode="bilinear", **kw)
+        assert_equal(F.interpolate(x, mode="bilinear", **kw), to_numpy(want).astype(np.float64))
 
 
 def test_interpolate_bilinear_signed_and_threads(threads):
@@ -543,7 +559,7 @@ def _random_window(rng):
     s = (int(rng.integers(1, 4)), int(rng.integers(1, 4))) if rng.random() < 0.8 else None
     p = (int(rng.integers(0, k[0] // 2 + 1)), int(rng.integers(0, k[1] // 2 + 1)))
     d = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
-    shape = (int(rng.integers(0, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 24)), int(rng.integers(1, 40)))
+    shape = (int(rng.integers(0, 3)), int(rng.integers(1, 13)), int(rng.integers(1, 24)), int(rng.integers(1, 40)))
     return shape, k, s, p, d, bool(rng.random() < 0.5)
 
 
@@ -574,7 +590,7 @@ def test_random_pooling_configs(seed):
 def test_random_interpolate_configs(seed):
     rng = np.random.default_rng(100 + seed)
     for _ in range(30):
-        shape = (int(rng.integers(0, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 20)), int(rng.integers(1, 30)))
+        shape = (int(rng.integers(0, 3)), int(rng.integers(1, 13)), int(rng.integers(1, 20)), int(rng.integers(1, 30)))
         x, v, t = make_input(("fuzz-interp", seed), shape, "float32", str(rng.choice(LAYOUTS)), low=0.5, high=4.0)
         if rng.random() < 0.5:
             kw = dict(size=(int(rng.integers(1, 40)), int(rng.integers(1, 40))))

@@ -348,6 +348,7 @@ void resample_linear(const Resample2dArgs& a) {
 template <class T> constexpr bool kPoolsHere = is_kernel_float_v<T> || (kIsBaseline && is_int_v<T>);
 
 void max_pool_dispatch(const Pool2dArgs& a) {
+  if (!a.indices && channels_last_window_pool(a, false)) return;
   dispatch(a.g.dtype, "max_pool2d: unsupported dtype", [&](auto tag) {
     using T = decltype(tag);
     if constexpr (kPoolsHere<T>) {
@@ -359,6 +360,7 @@ void max_pool_dispatch(const Pool2dArgs& a) {
 }
 
 void avg_pool_dispatch(const Pool2dArgs& a) {
+  if (channels_last_window_pool(a, true)) return;
   dispatch(a.g.dtype, "avg_pool2d: needs a floating dtype", [&](auto tag) {
     using T = decltype(tag);
     if constexpr (is_kernel_float_v<T>) {
@@ -370,6 +372,7 @@ void avg_pool_dispatch(const Pool2dArgs& a) {
 }
 
 void adaptive_avg_pool_dispatch(const Pool2dArgs& a) {
+  if (channels_last_adaptive_avg_pool(a)) return;
   dispatch(a.g.dtype, "adaptive_avg_pool2d: needs a floating dtype", [&](auto tag) {
     using T = decltype(tag);
     if constexpr (is_kernel_float_v<T>) {
@@ -381,6 +384,7 @@ void adaptive_avg_pool_dispatch(const Pool2dArgs& a) {
 }
 
 void resample_linear_dispatch(const Resample2dArgs& a) {
+  if (channels_last_resample_linear(a)) return;
   dispatch(a.g.dtype, "interpolate: linear modes need a floating dtype", [&](auto tag) {
     using T = decltype(tag);
     if constexpr (is_kernel_float_v<T>) {
