@@ -53,8 +53,9 @@ class Backend {
 
   // ---- pool (issue #3) ----
   // Pooling and resampling over the last two dims of (N, C, H, W) tensors (1-d ops pass H == 1).
-  // src may have any strides; dst (and indices, int64) are contiguous (N, C, OH, OW). Front-ends have
-  // checked every size against torch's rules.
+  // src may have any strides; dst (and indices, int64, laid out like dst) is (N, C, OH, OW), either
+  // contiguous or channels-last (channel stride 1, as the front-ends allocate it for channels-last
+  // inputs). Front-ends have checked every size against torch's rules.
   struct PoolWindow {
     int64_t kernel[2] = {1, 1}, stride[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
   };

@@ -26,6 +26,7 @@ PlaneGeometry geometry(const Tensor& src, const Tensor& dst) {
   g.src = static_cast<const char*>(src.data_ptr());
   for (int d = 0; d < 4; ++d) g.src_stride[d] = src.strides()[d] * static_cast<int64_t>(src.itemsize());
   g.dst = static_cast<char*>(dst.data_ptr());
+  for (int d = 0; d < 4; ++d) g.dst_stride[d] = dst.strides()[d];
   return g;
 }
 
@@ -79,9 +80,17 @@ void nearest_gather(const PlaneGeometry& g, const std::vector<int64_t>& rows, co
   parallel_for(items, grain, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t plane = item / g.out_h, oh = item % g.out_h;
-      U* out = reinterpret_cast<U*>(g.dst) + item * g.out_w;
+      U* out = reinterpret_cast<U*>(g.dst) + (plane / g.channels) * g.dst_stride[0] +
+               (plane % g.channels) * g.dst_stride[1] + oh * g.dst_stride[2];
+      const int64_t ds = g.dst_stride[3];
+      if (ds != 1) {  // a channels-last output
+        const char* row = g.src + (plane / g.channels) * g.src_stride[0] + (plane % g.channels) * g.src_stride[1] +
+                          rows[oh] * g.src_stride[2];
+        for (int64_t ow = 0; ow < g.out_w; ++ow) std::memcpy(out + ow * ds, row + cols[ow] * cs, sizeof(U));
+        continue;
+      }
       if (item > begin && oh > 0 && rows[oh] == rows[oh - 1]) {  // upsampling repeats rows
-        std::memcpy(out, out - g.out_w, g.out_w * sizeof(U));
+        std::memcpy(out, out - g.dst_stride[2], g.out_w * sizeof(U));
         continue;
       }
       const char* row = g.src + (plane / g.channels) * g.src_stride[0] + (plane % g.channels) * g.src_stride[1] +

@@ -47,6 +47,10 @@ PlaneGeometry geometry(const Planes& x, int64_t out_h, int64_t out_w, float* dst
   g.src_stride[1] = x.h * g.src_stride[2];
   g.src_stride[0] = x.c * g.src_stride[1];
   g.dst = reinterpret_cast<char*>(dst);
+  g.dst_stride[3] = 1;
+  g.dst_stride[2] = out_w;
+  g.dst_stride[1] = out_h * out_w;
+  g.dst_stride[0] = x.c * out_h * out_w;
   return g;
 }
 

@@ -610,3 +610,14 @@ def test_random_interpolate_configs(seed):
                 check_float_result(got, ref, "float32")
             else:
                 assert_equal(got, ref.numpy(), what=f"{mode} {shape} {kw}")
+
+
+def test_channels_last_inputs_give_channels_last_outputs():
+    x, _, t = make_input(("cl-out",), (2, 8, 9, 10), "float32", "channels_last")
+    outs = [F.max_pool2d(x, 2), *F.max_pool2d(x, 3, 2, 1, return_indices=True), F.avg_pool2d(x, 3, 1, 1),
+            F.adaptive_avg_pool2d(x, (3, 4)), F.interpolate(x, scale_factor=1.5, mode="bilinear"),
+            F.interpolate(x, size=(4, 5))]
+    for out in outs:
+        assert out.stride()[1] == 1, out.stride()
+    assert F.max_pool2d(x.contiguous(), 2).is_contiguous()
+    assert_equal(outs[0], TF.max_pool2d(t, 2).numpy())

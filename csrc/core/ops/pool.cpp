@@ -93,6 +93,17 @@ Window pool_window(const Tensor& planes, const Tensor& x, int spatial, const Dim
   return win;
 }
 
+// Output planes (N, C, oh, ow): channels-last when the input planes are a dense channels-last tensor
+// (torch keeps that memory format too, and the kernels then write whole vectors of channels), else
+// contiguous.
+Tensor empty_planes(const Tensor& planes, int64_t oh, int64_t ow, DType dtype, const char* op) {
+  const Dims& n = planes.shape();
+  const bool channels_last = n[1] > 1 && planes.strides()[1] == 1 && !planes.is_contiguous() &&
+                             planes.layout().is_non_overlapping_and_dense();
+  if (!channels_last) return Tensor::empty({n[0], n[1], oh, ow}, dtype, planes.device(), op);
+  return permute(Tensor::empty({n[0], oh, ow, n[1]}, dtype, planes.device(), op), {0, 3, 1, 2});
+}
+
 void check_float(const Tensor& x, const char* op) {
   EMBER_CHECK(is_floating(x.dtype()), Type, op, ": expected a floating input, got ", x.describe());
 }
@@ -106,9 +117,8 @@ std::pair<Tensor, Tensor> max_pool(const Tensor& x, int spatial, const Dims& ker
   bool batched = false;
   const Tensor planes = to_planes(x, spatial, op, &batched);
   const Window win = pool_window(planes, x, spatial, kernel, stride, padding, dilation, ceil_mode, op);
-  const Dims shape{planes.shape()[0], planes.shape()[1], win.out[0], win.out[1]};
-  Tensor out = Tensor::empty(shape, x.dtype(), x.device(), op);
-  Tensor indices = return_indices ? Tensor::empty(shape, DType::I64, x.device(), op) : Tensor();
+  Tensor out = empty_planes(planes, win.out[0], win.out[1], x.dtype(), op);
+  Tensor indices = return_indices ? empty_planes(planes, win.out[0], win.out[1], DType::I64, op) : Tensor();
   if (out.numel() > 0) backend_for(x.device(), op).max_pool2d(planes, win.w, out, indices);
   return {from_planes(out, spatial, batched), return_indices ? from_planes(indices, spatial, batched) : Tensor()};
 }
@@ -121,7 +131,7 @@ Tensor avg_pool(const Tensor& x, int spatial, const Dims& kernel, const Dims& st
   bool batched = false;
   const Tensor planes = to_planes(x, spatial, op, &batched);
   const Window win = pool_window(planes, x, spatial, kernel, stride, padding, {1}, ceil_mode, op);
-  Tensor out = Tensor::empty({planes.shape()[0], planes.shape()[1], win.out[0], win.out[1]}, x.dtype(), x.device(), op);
+  Tensor out = empty_planes(planes, win.out[0], win.out[1], x.dtype(), op);
   if (out.numel() > 0) {
     backend_for(x.device(), op).avg_pool2d(planes, win.w, count_include_pad, divisor_override.value_or(0), out);
   }
@@ -144,7 +154,7 @@ Tensor adaptive_avg_pool(const Tensor& x, int spatial, const std::vector<std::op
     EMBER_CHECK(!o || *o >= 0, Value, op, ": output_size must be non-negative, got ", *o, " for input shape ",
                 shape_str(x.shape()));
   }
-  Tensor result = Tensor::empty({planes.shape()[0], planes.shape()[1], out[0], out[1]}, x.dtype(), x.device(), op);
+  Tensor result = empty_planes(planes, out[0], out[1], x.dtype(), op);
   if (result.numel() > 0) backend_for(x.device(), op).adaptive_avg_pool2d(planes, result);
   return from_planes(result, spatial, batched);
 }
@@ -182,8 +192,7 @@ Tensor interpolate(const Tensor& x, const Dims& size, std::string_view mode, boo
   }
   if (rm == Backend::ResampleMode::Linear) check_float(x, op);
   const Tensor planes = spatial == 1 ? unsqueeze(x, 2) : x;
-  const Dims shape{x.shape()[0], x.shape()[1], spatial == 1 ? 1 : size[0], size[spatial - 1]};
-  Tensor out = Tensor::empty(shape, x.dtype(), x.device(), op);
+  Tensor out = empty_planes(planes, spatial == 1 ? 1 : size[0], size[spatial - 1], x.dtype(), op);
   auto scale_at = [&](int i) { return i < static_cast<int>(scales.size()) ? scales[i] : 0.0; };
   const double scale_h = spatial == 1 ? 0.0 : scale_at(0), scale_w = scale_at(spatial - 1);
   if (out.numel() > 0) backend_for(x.device(), op).resample2d(planes, rm, align_corners, scale_h, scale_w, out);

@@ -83,9 +83,13 @@ void sweep_line(C* out, const C* line, int64_t n, int64_t taps, int64_t step) {
   }
 }
 
-// dst[i] = T(src[i]) (div == nullptr) or T(src[i] / (scale * div[i])) for i < n.
+// dst[i * stride] = T(src[i]) (div == nullptr) or T(src[i] / (scale * div[i])) for i < n.
 template <class T, class C>
-void store_row(T* dst, const C* src, int64_t n, const C* div, C scale) {
+void store_row(T* dst, const C* src, int64_t n, const C* div, C scale, int64_t stride = 1) {
+  if (stride != 1) {
+    for (int64_t i = 0; i < n; ++i) dst[i * stride] = static_cast<T>(div ? src[i] / (scale * div[i]) : src[i]);
+    return;
+  }
   if constexpr (kVectorised<T>) {
     using V = Vec<C>;
     constexpr int W = V::size;
@@ -143,7 +147,7 @@ void parallel_rows(const PlaneGeometry& g, int64_t cost_per_row, F&& body) {
 // the identity and torch's index of its first position.
 template <class T>
 void locate_maxima(const Pool2dArgs& a, const char* plane, const Span& rows, const compute_t<T>* best, T* out,
-                   int64_t* indices) {
+                   int64_t* indices, int64_t stride) {
   using C = compute_t<T>;
   const PlaneGeometry& g = a.g;
   for (int64_t ow = 0; ow < g.out_w; ++ow) {
@@ -165,9 +169,9 @@ void locate_maxima(const Pool2dArgs& a, const char* plane, const Span& rows, con
         }
       }
     }
-    if (found) std::memcpy(out + ow, found, sizeof(T));
-    else out[ow] = static_cast<T>(m);
-    indices[ow] = at;
+    if (found) std::memcpy(out + ow * stride, found, sizeof(T));
+    else out[ow * stride] = static_cast<T>(m);
+    indices[ow * stride] = at;
   }
 }
 
@@ -191,7 +195,6 @@ void window_pool(const Pool2dArgs& a) {
     C* acc = line.p + pw;
     for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
       const char* src = g.src + plane_offset(g, plane);
-      T* dst = reinterpret_cast<T*>(g.dst) + plane * g.out_h * g.out_w;
       for (int64_t oh = oh0; oh < oh1; ++oh) {
         const Span rows = row_span(a, oh);
         bool first = true;
@@ -207,18 +210,18 @@ void window_pool(const Pool2dArgs& a) {
           row_div = static_cast<C>(a.divisor_override ? a.divisor_override : divisor_part(a, rows));
         }
         const C* divp = kAverage ? div.p : nullptr;
-        T* out = dst + oh * g.out_w;
+        T* out = reinterpret_cast<T*>(g.dst) + dst_offset(g, plane, oh);
         sweep_line<Op>(swept.p, line.p, sweep, kw, dw);
         if (sw > 1) {
           for (int64_t ow = 1; ow < g.out_w; ++ow) swept.p[ow] = swept.p[ow * sw];
         }
         if constexpr (!kAverage) {
           if (a.indices) {
-            locate_maxima<T>(a, src, rows, swept.p, out, a.indices + plane * g.out_h * g.out_w + oh * g.out_w);
+            locate_maxima<T>(a, src, rows, swept.p, out, a.indices + dst_offset(g, plane, oh), g.dst_stride[3]);
             continue;
           }
         }
-        store_row(out, swept.p, g.out_w, divp, row_div);
+        store_row(out, swept.p, g.out_w, divp, row_div, g.dst_stride[3]);
       }
     });
   });
@@ -251,7 +254,7 @@ void global_avg_pool(const PlaneGeometry& g) {
   parallel_for(planes, n >= 32768 ? 1 : 32768 / n, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const T* x = reinterpret_cast<const T*>(g.src + plane_offset(g, p));
-      reinterpret_cast<T*>(g.dst)[p] = static_cast<T>(sum_run(x, n) / static_cast<C>(n));
+      reinterpret_cast<T*>(g.dst)[dst_offset(g, p, 0)] = static_cast<T>(sum_run(x, n) / static_cast<C>(n));
     }
   });
 }
@@ -272,7 +275,6 @@ void adaptive_avg_pool(const Pool2dArgs& a) {
     }
     for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
       const char* src = g.src + plane_offset(g, plane);
-      T* dst = reinterpret_cast<T*>(g.dst) + plane * g.out_h * g.out_w;
       for (int64_t oh = oh0; oh < oh1; ++oh) {
         const int64_t r0 = pool_math::adaptive_start(oh, g.in_h, g.out_h), r1 = pool_math::adaptive_end(oh, g.in_h, g.out_h);
         for (int64_t r = r0; r < r1; ++r) combine_row<SumOp>(acc.p, input_row<T>(g, src, r, gathered.p), g.in_w, r == r0);
@@ -282,7 +284,8 @@ void adaptive_avg_pool(const Pool2dArgs& a) {
           for (int64_t c = pool_math::adaptive_start(ow, g.in_w, g.out_w); c < c1; ++c) s += acc.p[c];
           sums.p[ow] = s;
         }
-        store_row(dst + oh * g.out_w, sums.p, g.out_w, div.p, static_cast<C>(r1 - r0));
+        store_row(reinterpret_cast<T*>(g.dst) + dst_offset(g, plane, oh), sums.p, g.out_w, div.p, static_cast<C>(r1 - r0),
+                  g.dst_stride[3]);
       }
     });
   });
@@ -296,7 +299,7 @@ void resample_linear(const Resample2dArgs& a) {
   using C = compute_t<T>;
   const PlaneGeometry& g = a.g;
   parallel_rows(g, 4 * g.out_w, [&](int64_t begin, int64_t end) {
-    Scratch<C> cache(2 * g.out_w), xrow(g.in_w), cw0(g.out_w), cw1(g.out_w);
+    Scratch<C> cache(2 * g.out_w), xrow(g.in_w), cw0(g.out_w), cw1(g.out_w), blend(g.dst_stride[3] == 1 ? 0 : g.out_w);
     Scratch<T> gathered(g.in_w);
     for (int64_t ow = 0; ow < g.out_w; ++ow) {
       cw0.p[ow] = static_cast<C>(a.col_w0[ow]);
@@ -304,7 +307,6 @@ void resample_linear(const Resample2dArgs& a) {
     }
     for_rows(g, begin, end, [&](int64_t plane, int64_t oh0, int64_t oh1) {
       const char* src = g.src + plane_offset(g, plane);
-      T* dst = reinterpret_cast<T*>(g.dst) + plane * g.out_h * g.out_w;
       int64_t cached[2] = {-1, -1};
       // Input row r interpolated along W, computed into the slot that does not hold row `keep`.
       auto row_of = [&](int64_t r, int64_t keep) -> const C* {
@@ -331,7 +333,12 @@ void resample_linear(const Resample2dArgs& a) {
         const C w0 = static_cast<C>(a.row_w0[oh]), w1 = static_cast<C>(a.row_w1[oh]);
         using V = Vec<C>;
         constexpr int W = V::size;
-        T* out = dst + oh * g.out_w;
+        T* out = reinterpret_cast<T*>(g.dst) + dst_offset(g, plane, oh);
+        if (g.dst_stride[3] != 1) {  // a channels-last output of a planar input
+          for (int64_t i = 0; i < g.out_w; ++i) blend.p[i] = top[i] * w0 + bottom[i] * w1;
+          store_row(out, blend.p, g.out_w, static_cast<const C*>(nullptr), C(1), g.dst_stride[3]);
+          continue;
+        }
         int64_t i = 0;
         for (; i + W <= g.out_w; i += W) store_vec(out + i, V::load(top + i) * V(w0) + V::load(bottom + i) * V(w1));
         if (i < g.out_w) {

@@ -13,14 +13,15 @@ struct PlaneGeometry {
   int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   const char* src = nullptr;
   int64_t src_stride[4] = {};  // bytes: batch, channel, row, column (any sign)
-  char* dst = nullptr;         // contiguous (batch, channels, out_h, out_w) of dtype
+  char* dst = nullptr;         // (batch, channels, out_h, out_w) of dtype, contiguous or channels-last
+  int64_t dst_stride[4] = {};  // elements: batch, channel, row, column (max pooling's indices share them)
 };
 
 // Window sweeps (torch's max_pool2d / avg_pool2d); the front-end checked the sizes.
 struct Pool2dArgs {
   PlaneGeometry g;
   int64_t kernel[2] = {1, 1}, stride[2] = {1, 1}, pad[2] = {0, 0}, dilation[2] = {1, 1};
-  int64_t* indices = nullptr;      // max pool: contiguous like dst (h * in_w + w in the plane), or null
+  int64_t* indices = nullptr;      // max pool: laid out like dst (h * in_w + w in the plane), or null
   bool count_include_pad = true;   // avg pool
   int64_t divisor_override = 0;    // avg pool: 0 = none
 };

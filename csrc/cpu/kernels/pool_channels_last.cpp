@@ -1,7 +1,8 @@
 // Pooling and linear resampling of channels-last planes (channel stride == element size, as after
 // x.permute(0, 3, 1, 2) of an NHWC tensor), with SIMD across channels: the planar kernels would
 // gather every input row element by element. Each (batch, output row) item computes all output
-// columns of all channels into a buffer, then writes one contiguous output row per channel.
+// columns of all channels into a buffer, then writes it: at once to a channels-last output, or one
+// output row per channel to a planar one.
 #include "core/pool_math.h"
 #include "cpu/kernels/pool_common.h"
 #include "cpu/thread_pool.h"
@@ -16,6 +17,29 @@ using namespace pool_detail;
 template <class T>
 bool takes(const PlaneGeometry& g) {
   return is_simd_storage_v<T> && g.channels >= 4 && g.src_stride[1] == static_cast<int64_t>(sizeof(T));
+}
+
+// Writes buf[ow * channels + c] (every column and channel of output row oh of batch n) to dst.
+template <class T, class C>
+void write_row(const PlaneGeometry& g, int64_t n, int64_t oh, const C* buf) {
+  const int64_t nc = g.channels;
+  T* dst = reinterpret_cast<T*>(g.dst) + n * g.dst_stride[0] + oh * g.dst_stride[2];
+  if (g.dst_stride[1] == 1) {
+    for (int64_t ow = 0; ow < g.out_w; ++ow) {
+      T* out = dst + ow * g.dst_stride[3];
+      const C* in = buf + ow * nc;
+      using V = Vec<C>;
+      constexpr int W = V::size;
+      int64_t c = 0;
+      for (; c + W <= nc; c += W) store_vec(out + c, V::load(in + c));
+      if (c < nc) store_vec_partial(out + c, V::load_partial(in + c, static_cast<int>(nc - c)), static_cast<int>(nc - c));
+    }
+    return;
+  }
+  for (int64_t c = 0; c < nc; ++c) {
+    T* out = dst + c * g.dst_stride[1];
+    for (int64_t ow = 0; ow < g.out_w; ++ow) out[ow * g.dst_stride[3]] = static_cast<T>(buf[ow * nc + c]);
+  }
 }
 
 // A window of input positions; divisor 0 means no division (max pooling).
@@ -54,10 +78,7 @@ void reduce_windows(const PlaneGeometry& g, int64_t window_size, WindowOf&& wind
           else m.store_partial(acc + c0, lanes);
         }
       }
-      for (int64_t c = 0; c < nc; ++c) {
-        T* out = reinterpret_cast<T*>(g.dst) + ((n * nc + c) * g.out_h + oh) * g.out_w;
-        for (int64_t ow = 0; ow < g.out_w; ++ow) out[ow] = static_cast<T>(buf.p[ow * nc + c]);
-      }
+      write_row<T>(g, n, oh, buf.p);
     }
   });
 }
@@ -121,10 +142,7 @@ void resample_linear(const Resample2dArgs& a) {
           else y.store_partial(acc + c0, lanes);
         }
       }
-      for (int64_t c = 0; c < nc; ++c) {
-        T* out = reinterpret_cast<T*>(g.dst) + ((n * nc + c) * g.out_h + oh) * g.out_w;
-        for (int64_t ow = 0; ow < g.out_w; ++ow) out[ow] = static_cast<T>(buf.p[ow * nc + c]);
-      }
+      write_row<T>(g, n, oh, buf.p);
     }
   });
 }

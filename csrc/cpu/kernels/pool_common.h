@@ -51,6 +51,11 @@ inline int64_t plane_offset(const PlaneGeometry& g, int64_t plane) {
   return (plane / g.channels) * g.src_stride[0] + (plane % g.channels) * g.src_stride[1];
 }
 
+// Offset in elements of output row oh of a plane (columns follow at g.dst_stride[3]).
+inline int64_t dst_offset(const PlaneGeometry& g, int64_t plane, int64_t oh) {
+  return (plane / g.channels) * g.dst_stride[0] + (plane % g.channels) * g.dst_stride[1] + oh * g.dst_stride[2];
+}
+
 // Window o along one axis: input positions [first, last) with step dilation, clipped to the input,
 // and its length counting padding (the count_include_pad divisor part, torch's rule).
 struct Span {
