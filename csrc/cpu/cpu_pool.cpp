@@ -72,6 +72,24 @@ std::vector<int64_t> nearest_table(int64_t in, int64_t out, bool exact, double s
   return t;
 }
 
+// Channels-last input and output: each output pixel copies its source pixel's channels at once.
+void nearest_pixels(const PlaneGeometry& g, size_t itemsize, const std::vector<int64_t>& rows,
+                    const std::vector<int64_t>& cols) {
+  const size_t pixel = itemsize * static_cast<size_t>(g.channels);
+  const int64_t isz = static_cast<int64_t>(itemsize);
+  const int64_t grain = g.out_w * g.channels >= 16384 ? 1 : 16384 / (g.out_w * g.channels);
+  parallel_for(g.batch * g.out_h, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t n = item / g.out_h, oh = item % g.out_h;
+      const char* in = g.src + n * g.src_stride[0] + rows[oh] * g.src_stride[2];
+      char* out = g.dst + (n * g.dst_stride[0] + oh * g.dst_stride[2]) * isz;
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        std::memcpy(out + ow * g.dst_stride[3] * isz, in + cols[ow] * g.src_stride[3], pixel);
+      }
+    }
+  });
+}
+
 template <class U>
 void nearest_gather(const PlaneGeometry& g, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols) {
   const int64_t items = g.batch * g.channels * g.out_h;
@@ -134,6 +152,9 @@ void resample2d(const Tensor& src, Backend::ResampleMode mode, bool align_corner
     const bool exact = mode == Backend::ResampleMode::NearestExact;
     const std::vector<int64_t> rows = nearest_table(g.in_h, g.out_h, exact, scale_h);
     const std::vector<int64_t> cols = nearest_table(g.in_w, g.out_w, exact, scale_w);
+    if (g.channels > 1 && g.dst_stride[1] == 1 && g.src_stride[1] == static_cast<int64_t>(src.itemsize())) {
+      return nearest_pixels(g, src.itemsize(), rows, cols);
+    }
     switch (src.itemsize()) {
       case 1: nearest_gather<uint8_t>(g, rows, cols); break;
       case 2: nearest_gather<uint16_t>(g, rows, cols); break;
