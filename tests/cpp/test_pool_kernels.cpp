@@ -177,3 +177,73 @@ TEST(PoolKernels, BilinearMatchesNaiveLoopsOnEveryIsa) {
 }
 
 }  // namespace
+
+namespace {
+
+// The channels-last kernels (channel stride 1, SIMD across channels) of every SIMD level against the
+// planar kernels on the same values, writing channels-last and planar outputs.
+TEST(PoolKernels, ChannelsLastMatchesPlanarOnEveryIsa) {
+  const int64_t n = 2, c = 11, h = 9, w = 10, oh = 5, ow = 5;
+  const Planes planar = make_planes(h, w, 3);  // (n=2, c=3) planes: reuse its values for 2 x 11 channels
+  std::vector<float> nchw(static_cast<size_t>(n * c * h * w)), nhwc(nchw.size());
+  for (size_t i = 0; i < nchw.size(); ++i) nchw[i] = planar.data[i % planar.data.size()];
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t r = 0; r < h; ++r)
+        for (int64_t col = 0; col < w; ++col) nhwc[((b * h + r) * w + col) * c + ch] = nchw[((b * c + ch) * h + r) * w + col];
+  auto geometry_of = [&](bool channels_last_src, bool channels_last_dst, float* dst) {
+    PlaneGeometry g;
+    g.batch = n, g.channels = c, g.in_h = h, g.in_w = w, g.out_h = oh, g.out_w = ow;
+    const int64_t f = sizeof(float);
+    g.src = reinterpret_cast<const char*>(channels_last_src ? nhwc.data() : nchw.data());
+    if (channels_last_src) g.src_stride[0] = h * w * c * f, g.src_stride[1] = f, g.src_stride[2] = w * c * f, g.src_stride[3] = c * f;
+    else g.src_stride[0] = c * h * w * f, g.src_stride[1] = h * w * f, g.src_stride[2] = w * f, g.src_stride[3] = f;
+    g.dst = reinterpret_cast<char*>(dst);
+    if (channels_last_dst) g.dst_stride[0] = oh * ow * c, g.dst_stride[1] = 1, g.dst_stride[2] = ow * c, g.dst_stride[3] = c;
+    else g.dst_stride[0] = c * oh * ow, g.dst_stride[1] = oh * ow, g.dst_stride[2] = ow, g.dst_stride[3] = 1;
+    return g;
+  };
+  std::vector<int64_t> r0, r1, c0, c1;
+  std::vector<double> rw0, rw1, cw0, cw1;
+  for (int64_t o = 0; o < oh; ++o) {
+    const auto t = pool_math::linear_source<double>(o, h, oh, false, 0.0);
+    r0.push_back(t.i0), r1.push_back(t.i1), rw0.push_back(t.w0), rw1.push_back(t.w1);
+  }
+  for (int64_t o = 0; o < ow; ++o) {
+    const auto t = pool_math::linear_source<double>(o, w, ow, false, 0.0);
+    c0.push_back(t.i0), c1.push_back(t.i1), cw0.push_back(t.w0), cw1.push_back(t.w1);
+  }
+  auto run = [&](const KernelTable& k, int op, const PlaneGeometry& g) {
+    if (op == 2) {
+      Resample2dArgs a;
+      a.g = g;
+      a.row0 = r0.data(), a.row1 = r1.data(), a.row_w0 = rw0.data(), a.row_w1 = rw1.data();
+      a.col0 = c0.data(), a.col1 = c1.data(), a.col_w0 = cw0.data(), a.col_w1 = cw1.data();
+      return k.resample_linear2d(a);
+    }
+    Pool2dArgs a;
+    a.g = g;
+    for (int i = 0; i < 2; ++i) a.kernel[i] = 3, a.stride[i] = 2, a.pad[i] = 1;
+    if (op == 0) k.max_pool2d(a);
+    else k.avg_pool2d(a);
+  };
+  for (int op = 0; op < 3; ++op) {
+    std::vector<float> want(static_cast<size_t>(n * c * oh * ow));
+    run(kernels_for(Isa::Baseline), op, geometry_of(false, false, want.data()));
+    for (Isa isa : runnable_isas()) {
+      for (bool cl_dst : {false, true}) {
+        std::vector<float> got(want.size());
+        run(kernels_for(isa), op, geometry_of(true, cl_dst, got.data()));
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t i = 0; i < oh * ow; ++i) {
+              const float expect = want[static_cast<size_t>((b * c + ch) * oh * ow + i)];
+              const float value = got[static_cast<size_t>(cl_dst ? (b * oh * ow + i) * c + ch : (b * c + ch) * oh * ow + i)];
+              ASSERT_NEAR(value, expect, 1e-6 * std::fabs(expect)) << "isa=" << isa_name(isa) << " op=" << op << " cl_dst=" << cl_dst;
+            }
+      }
+    }
+  }
+}
+
+}  // namespace
