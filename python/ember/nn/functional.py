@@ -59,13 +59,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 antialias=False):
     """Resamples (N, C, L) or (N, C, H, W) inputs like torch: modes 'nearest' (torch's legacy index rule),
     'nearest-exact', 'linear' (3-D), 'bilinear' (4-D) and 'area'."""
-    if mode not in _LINEAR_MODES:
-        if align_corners is not None:
-            raise ValueError("interpolate: align_corners can only be set with the interpolating modes: "
-                             "linear | bilinear | bicubic | trilinear")
-        align_corners = False
-    elif align_corners is None:
-        align_corners = False
+    if align_corners is not None and mode not in _LINEAR_MODES:
+        raise ValueError("interpolate: align_corners can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not implemented")
     dim = input.ndim - 2
