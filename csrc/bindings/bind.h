@@ -14,6 +14,7 @@ void bind_math(py::module_& m, TensorClass& cls);      // elementwise, operators
 void bind_creation(py::module_& m);                    // tensor(), zeros(), rand(), cat(), ...
 void bind_interop(py::module_& m, TensorClass& cls);   // numpy, buffer protocol, DLPack
 void bind_norm(py::module_& m, TensorClass& cls);      // layer/rms/group norm, glu, rope (issue #3)
+void bind_pool(py::module_& m, TensorClass& cls);      // pooling, interpolate, pad, pixel shuffles
 
 bool is_operand(py::handle h);
 Operand operand_from_py(py::handle h, const char* op);

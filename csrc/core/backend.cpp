@@ -79,5 +79,10 @@ void Backend::rope(const Tensor& src, const Tensor&, const Tensor&, bool interle
   missing(interleaved ? "rope_interleaved" : "rope", src);
 }
 void Backend::glu(const Tensor& a, const Tensor&, const Tensor&) { missing("glu", a); }
+// ---- pool (issue #3) ----
+void Backend::max_pool2d(const Tensor& src, const PoolWindow&, const Tensor&, const Tensor&) { missing("max_pool2d", src); }
+void Backend::avg_pool2d(const Tensor& src, const PoolWindow&, bool, int64_t, const Tensor&) { missing("avg_pool2d", src); }
+void Backend::adaptive_avg_pool2d(const Tensor& src, const Tensor&) { missing("adaptive_avg_pool2d", src); }
+void Backend::resample2d(const Tensor& src, ResampleMode, bool, double, double, const Tensor&) { missing("interpolate", src); }
 
 }  // namespace ember

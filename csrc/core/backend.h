@@ -69,6 +69,24 @@ class Backend {
   virtual void rope(const Tensor& src, const Tensor& cos, const Tensor& sin, bool interleaved, const Tensor& dst);
   // dst = a * sigmoid(b); a, b (the halves of glu's input) and dst have one shape and floating dtype, any strides.
   virtual void glu(const Tensor& a, const Tensor& b, const Tensor& dst);
+  // ---- pool (issue #3) ----
+  // Pooling and resampling over the last two dims of (N, C, H, W) tensors (1-d ops pass H == 1).
+  // src may have any strides; dst (and indices, int64, laid out like dst) is (N, C, OH, OW), either
+  // contiguous or channels-last (channel stride 1, as the front-ends allocate it for channels-last
+  // inputs). Front-ends have checked every size against torch's rules.
+  struct PoolWindow {
+    int64_t kernel[2] = {1, 1}, stride[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
+  };
+  enum class ResampleMode { Nearest, NearestExact, Linear };
+  // indices: undefined when not wanted; else the flat position h * W + w of each maximum in its plane.
+  virtual void max_pool2d(const Tensor& src, const PoolWindow& window, const Tensor& dst, const Tensor& indices);
+  // divisor_override: 0 = none.
+  virtual void avg_pool2d(const Tensor& src, const PoolWindow& window, bool count_include_pad,
+                          int64_t divisor_override, const Tensor& dst);
+  virtual void adaptive_avg_pool2d(const Tensor& src, const Tensor& dst);
+  // scale_h / scale_w: the scale factors the caller gave (<= 0: none); they enter the source index math.
+  virtual void resample2d(const Tensor& src, ResampleMode mode, bool align_corners, double scale_h, double scale_w,
+                          const Tensor& dst);
 
  protected:
   [[noreturn]] void missing(const char* op, const Tensor& t) const;

@@ -94,6 +94,19 @@ class CpuBackend final : public Backend {
     cpu::rope(src, cos, sin, interleaved, dst);
   }
   void glu(const Tensor& a, const Tensor& b, const Tensor& dst) override { cpu::glu(a, b, dst); }
+  // ---- pool (issue #3) ----
+  void max_pool2d(const Tensor& src, const PoolWindow& w, const Tensor& dst, const Tensor& indices) override {
+    cpu::max_pool2d(src, w, dst, indices);
+  }
+  void avg_pool2d(const Tensor& src, const PoolWindow& w, bool count_include_pad, int64_t divisor_override,
+                  const Tensor& dst) override {
+    cpu::avg_pool2d(src, w, count_include_pad, divisor_override, dst);
+  }
+  void adaptive_avg_pool2d(const Tensor& src, const Tensor& dst) override { cpu::adaptive_avg_pool2d(src, dst); }
+  void resample2d(const Tensor& src, ResampleMode mode, bool align_corners, double scale_h, double scale_w,
+                  const Tensor& dst) override {
+    cpu::resample2d(src, mode, align_corners, scale_h, scale_w, dst);
+  }
 };
 
 }  // namespace

@@ -12,5 +12,12 @@ void group_norm(const Tensor& src, int64_t groups, const Tensor& weight, const T
                 const Tensor& dst);
 void rope(const Tensor& src, const Tensor& cos, const Tensor& sin, bool interleaved, const Tensor& dst);
 void glu(const Tensor& a, const Tensor& b, const Tensor& dst);
+// ---- pool (issue #3): the CPU backend's pooling and resampling (cpu_pool.cpp) ----
+void max_pool2d(const Tensor& src, const Backend::PoolWindow& window, const Tensor& dst, const Tensor& indices);
+void avg_pool2d(const Tensor& src, const Backend::PoolWindow& window, bool count_include_pad, int64_t divisor_override,
+                const Tensor& dst);
+void adaptive_avg_pool2d(const Tensor& src, const Tensor& dst);
+void resample2d(const Tensor& src, Backend::ResampleMode mode, bool align_corners, double scale_h, double scale_w,
+                const Tensor& dst);
 
 }  // namespace ember::cpu

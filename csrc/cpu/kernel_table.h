@@ -3,6 +3,7 @@
 #include "cpu/cpu_features.h"
 #include "cpu/kernel_args.h"
 #include "cpu/norm_args.h"
+#include "cpu/kernels/pool_args.h"
 
 namespace ember::cpu {
 
@@ -21,6 +22,12 @@ struct KernelTable {
   void (*rope)(const RopeArgs& args) = nullptr;
   // Operands {dst, a, b} of one floating dtype: dst = a * sigmoid(b).
   void (*glu)(DType dtype, const ElementwiseLoop& loop) = nullptr;
+
+  // ---- pool (issue #3) ----
+  void (*max_pool2d)(const Pool2dArgs& args) = nullptr;  // indices filled when args.indices is set
+  void (*avg_pool2d)(const Pool2dArgs& args) = nullptr;
+  void (*adaptive_avg_pool2d)(const Pool2dArgs& args) = nullptr;  // window fields unused
+  void (*resample_linear2d)(const Resample2dArgs& args) = nullptr;
 };
 
 const KernelTable& kernels();
@@ -28,6 +35,6 @@ const KernelTable& kernels();
 const KernelTable& kernels_for(Isa isa);
 
 // Each kernel TU defines one of these in namespace ember::cpu::<isa>; the table builder calls them.
-#define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm) X(norm)
+#define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm) X(norm) X(pool)
 
 }  // namespace ember::cpu
