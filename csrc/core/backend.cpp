@@ -68,4 +68,10 @@ void Backend::triangle(const Tensor& src, const Tensor&, int64_t, bool lower) { 
 void Backend::random_uniform(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("rand", dst); }
 void Backend::random_normal(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("randn", dst); }
 
+// ---- conv (issue #3) ----
+void Backend::conv2d(const Tensor& x, const Tensor&, const Tensor&, const Tensor&, const ConvParams&) { missing("conv2d", x); }
+void Backend::conv_transpose2d(const Tensor& x, const Tensor&, const Tensor&, const Tensor&, const ConvParams&) {
+  missing("conv_transpose2d", x);
+}
+
 }  // namespace ember

@@ -80,6 +80,15 @@ class CpuBackend final : public Backend {
   void random_normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, double std) override {
     cpu::random_normal(dst, seed, offset, mean, std);
   }
+
+  // ---- conv (issue #3) ----
+  void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst, const ConvParams& p) override {
+    cpu::conv2d(x, w, bias, dst, p);
+  }
+  void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst,
+                        const ConvParams& p) override {
+    cpu::conv_transpose2d(x, w, bias, dst, p);
+  }
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Function pointers to the kernels of one SIMD level. kernels() is the table chosen at start-up.
 #pragma once
 #include "cpu/cpu_features.h"
+#include "cpu/conv_args.h"
 #include "cpu/kernel_args.h"
 
 namespace ember::cpu {
@@ -14,6 +15,9 @@ struct KernelTable {
   void (*reduce)(ReduceOp op, DType src_dtype, const ReduceLoop& loop, const ReduceArgs& args) = nullptr;
   void (*softmax)(DType dtype, bool log, const SoftmaxLoop& loop) = nullptr;
   void (*gemm)(const GemmArgs& args) = nullptr;
+
+  // ---- conv (issue #3) ----
+  void (*conv)(const ConvArgs& args) = nullptr;
 };
 
 const KernelTable& kernels();
@@ -22,5 +26,7 @@ const KernelTable& kernels_for(Isa isa);
 
 // Each kernel TU defines one of these in namespace ember::cpu::<isa>; the table builder calls them.
 #define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm)
+// ---- conv (issue #3) ----
+#define EMBER_CPU_CONV_KERNEL_PARTS(X) X(conv)
 
 }  // namespace ember::cpu
