@@ -37,7 +37,6 @@ constexpr int64_t KC = Shape<float>::KC, MC = Shape<float>::MC;
 // B tile budget: KC x tile floats stay in L2 next to MC x KC of packed weights.
 constexpr int64_t kTileBytes = 256 * 1024;
 constexpr int64_t kMaxTile = 2048;
-constexpr int64_t kMaxPanels = kMaxTile / NR + 1;
 
 // A float buffer, 64-byte aligned, grown on demand and kept for the next call; its size is
 // reported to the workspace counter.
@@ -68,6 +67,7 @@ struct Scratch {
 
 struct ThreadScratch {
   Scratch b;       // packed B panels of one tile
+  Scratch row;     // one im2col row of a tile
   Scratch c;       // float32 C tile for 16-bit outputs
   Scratch weight;  // the calling thread's: packed weights of the current call
 };
@@ -139,6 +139,9 @@ void fill_segment(const Problem<S>& p, const S* xc, int64_t kh, int64_t kw, int6
     constexpr int VW = Vec<float>::W;
     for (; t + VW <= hi; t += VW) Vec<float>::store(d + t, Vec<float>::load(s + t));
     for (; t < hi; ++t) d[t] = gemm::to_f32(s[t]);
+  } else if (sw == 2 && xs == 1) {
+    const S* s = row + iw0;
+    for (; t < hi; ++t) d[t] = gemm::to_f32(s[2 * t]);
   } else {
     for (; t < hi; ++t) d[t] = gemm::to_f32(row[(iw0 + t * sw) * xs]);
   }
@@ -146,37 +149,30 @@ void fill_segment(const Problem<S>& p, const S* xc, int64_t kh, int64_t kw, int6
 }
 
 // Packs rows [k0, k0 + kc) x output positions [j0, j0 + cols) of image n, group g's im2col matrix
-// into NR-column panels (panel q at bp + q * kc * NR, zero-padded past `cols`).
+// into NR-column panels (panel q at bp + q * kc * NR, zero-padded past `cols`). Each row is first
+// gathered into `row` (one segment per output row the tile touches), then cut into the panels.
 template <class S>
 void pack_im2col(const Problem<S>& p, int64_t n, int64_t g, int64_t k0, int64_t kc, int64_t j0, int64_t cols,
-                 float* bp) {
+                 float* row, float* bp) {
   const ConvArgs& a = p.a;
   const S* xg = p.x + n * a.x_strides[0] + g * p.Cin_g * a.x_strides[1];
-  const int64_t npanels = ceil_div(cols, NR);
   if (p.direct_b) {
     gemm::pack_b<float>(xg + k0 * a.x_strides[1] + j0, a.x_strides[1], int64_t(1), kc, cols, bp);
     return;
   }
-  int64_t start_oh[kMaxPanels], start_ow[kMaxPanels];
-  for (int64_t q = 0; q < npanels; ++q) {
-    start_oh[q] = (j0 + q * NR) / a.OW;
-    start_ow[q] = (j0 + q * NR) % a.OW;
-  }
+  const int64_t npanels = ceil_div(cols, NR);
+  for (int64_t t = cols; t < npanels * NR; ++t) row[t] = 0.0f;
+  const int64_t oh_first = j0 / a.OW, oh_last = (j0 + cols - 1) / a.OW;
   int64_t ci = k0 / p.KK, kh = (k0 % p.KK) / a.KW, kw = k0 % a.KW;
   for (int64_t r = 0; r < kc; ++r) {
     const S* xc = xg + ci * a.x_strides[1];
-    for (int64_t q = 0; q < npanels; ++q) {
-      float* d = bp + q * kc * NR + r * NR;
-      const int64_t n_cols = std::min<int64_t>(NR, cols - q * NR);
-      int64_t oh = start_oh[q], ow = start_ow[q], done = 0;
-      while (done < n_cols) {
-        const int64_t len = std::min(n_cols - done, a.OW - ow);
-        fill_segment(p, xc, kh, kw, oh, ow, len, d + done);
-        done += len;
-        ow = 0;
-        ++oh;
-      }
-      for (int64_t t = n_cols; t < NR; ++t) d[t] = 0.0f;
+    for (int64_t oh = oh_first; oh <= oh_last; ++oh) {
+      const int64_t begin = std::max(j0, oh * a.OW), end = std::min(j0 + cols, (oh + 1) * a.OW);
+      fill_segment(p, xc, kh, kw, oh, begin - oh * a.OW, end - begin, row + (begin - j0));
+    }
+    float* d = bp + r * NR;
+    for (int64_t q = 0; q < npanels; ++q, d += kc * NR) {
+      for (int v = 0; v < NR; v += Vec<float>::W) Vec<float>::store(d + v, Vec<float>::load(row + q * NR + v));
     }
     if (++kw == a.KW) {
       kw = 0;
@@ -264,10 +260,12 @@ void conv_gemm(const ConvArgs& a) {
         for (int64_t r = 0; r < r1 - r0; ++r)
           for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = 0.0f;
       }
-      float* bp = ts.b.get(std::min(p.K, KC) * ceil_div(plan.tile, NR) * NR);
+      const int64_t tile_padded = ceil_div(plan.tile, NR) * NR;
+      float* row = ts.row.get(tile_padded);
+      float* bp = ts.b.get(std::min(p.K, KC) * tile_padded);
       for (int64_t pc = 0; pc < p.K; pc += KC) {
         const int64_t kc = std::min(KC, p.K - pc);
-        pack_im2col(p, n, g, pc, kc, j0, cols, bp);
+        pack_im2col(p, n, g, pc, kc, j0, cols, row, bp);
         const float* ablock = wp + g * group_stride + pc * plan.panels * MR;
         for (int64_t ic = p0; ic < p1; ic += kChunkPanels) {
           const int64_t ic_end = std::min(p1, ic + kChunkPanels);
