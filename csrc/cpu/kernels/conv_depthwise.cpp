@@ -51,7 +51,7 @@ void depthwise_typed(const ConvArgs& a) {
       const S* xc = x + n * a.x_strides[0] + (co / mult) * a.x_strides[1];
       for (int64_t k = 0; k < KK; ++k) wf[k] = gemm::to_f32(w[co * KK + k]);
       const float b = bias ? gemm::to_f32(bias[co * a.bias_stride]) : 0.0f;
-      S* yplane = y + plane * a.OH * a.OW;
+      S* yplane = y + n * a.y_strides[0] + co * a.y_strides[1];
       for (int64_t oh = 0; oh < a.OH; ++oh) {
         for (int64_t c = 0; c < chunks; ++c) {
           const int64_t ow0 = c * chunk, len = std::min(chunk, a.OW - ow0);
@@ -78,7 +78,12 @@ void depthwise_typed(const ConvArgs& a) {
               }
             }
           }
-          gemm::convert_row(yplane + oh * a.OW + ow0, acc, len);
+          S* yrow = yplane + oh * a.y_strides[2];
+          if (a.y_strides[3] == 1) {
+            gemm::convert_row(yrow + ow0, acc, len);
+          } else {
+            for (int64_t t = 0; t < len; ++t) yrow[(ow0 + t) * a.y_strides[3]] = gemm::from_compute<S>(acc[t]);
+          }
         }
       }
     }

@@ -90,8 +90,8 @@ struct Problem {
   const S* x;
   const S* w;
   int64_t Cin_g, Cout_g, K, P, KK;
-  int64_t Hv, Wv;  // the size of the virtual (zero-inserted) input
-  bool direct_b;   // 1x1, stride 1, no padding, spatially contiguous x: B panels come from x itself
+  bool direct_b;  // 1x1, stride 1, no padding, spatially contiguous x: B panels come from x itself
+  bool y_dense;   // y's (OH, OW) plane is contiguous: C tiles can be written in place
 
   explicit Problem(const ConvArgs& args)
       : a(args), x(static_cast<const S*>(args.x)), w(static_cast<const S*>(args.w)) {
@@ -100,10 +100,9 @@ struct Problem {
     KK = a.KH * a.KW;
     K = Cin_g * KK;
     P = a.OH * a.OW;
-    Hv = (a.H - 1) * a.in_dil_h + 1;
-    Wv = (a.W - 1) * a.in_dil_w + 1;
-    direct_b = KK == 1 && a.stride_h == 1 && a.stride_w == 1 && a.pad_h == 0 && a.pad_w == 0 && a.in_dil_h == 1 &&
-               a.in_dil_w == 1 && a.OH == a.H && a.OW == a.W && a.x_strides[3] == 1 && a.x_strides[2] == a.W;
+    direct_b = KK == 1 && a.stride_h == 1 && a.stride_w == 1 && a.pad_h == 0 && a.pad_w == 0 && a.OH == a.H &&
+               a.OW == a.W && a.x_strides[3] == 1 && a.x_strides[2] == a.W;
+    y_dense = a.y_strides[3] == 1 && (a.OH == 1 || a.y_strides[2] == a.OW);
   }
 };
 
@@ -113,22 +112,14 @@ template <class S>
 void fill_segment(const Problem<S>& p, const S* xc, int64_t kh, int64_t kw, int64_t oh, int64_t ow, int64_t len,
                   float* d) {
   const ConvArgs& a = p.a;
-  const int64_t ihv = oh * a.stride_h - a.pad_h + kh * a.dil_h;
-  if (ihv < 0 || ihv >= p.Hv || ihv % a.in_dil_h != 0) {
+  const int64_t ih = oh * a.stride_h - a.pad_h + kh * a.dil_h;
+  if (ih < 0 || ih >= a.H) {
     for (int64_t t = 0; t < len; ++t) d[t] = 0.0f;
     return;
   }
-  const S* row = xc + (ihv / a.in_dil_h) * a.x_strides[2];
+  const S* row = xc + ih * a.x_strides[2];
   const int64_t xs = a.x_strides[3], sw = a.stride_w;
-  const int64_t iw0 = ow * sw - a.pad_w + kw * a.dil_w;  // virtual column of t = 0
-  if (a.in_dil_w != 1) {
-    for (int64_t t = 0; t < len; ++t) {
-      const int64_t iwv = iw0 + t * sw;
-      const bool in = iwv >= 0 && iwv < p.Wv && iwv % a.in_dil_w == 0;
-      d[t] = in ? gemm::to_f32(row[(iwv / a.in_dil_w) * xs]) : 0.0f;
-    }
-    return;
-  }
+  const int64_t iw0 = ow * sw - a.pad_w + kw * a.dil_w;  // input column of t = 0
   // Columns t in [lo, hi) read x; the rest are padding.
   const int64_t lo = std::min(len, iw0 >= 0 ? int64_t(0) : ceil_div(-iw0, sw));
   const int64_t hi = std::max(lo, std::min(len, iw0 >= a.W ? int64_t(0) : ceil_div(a.W - iw0, sw)));
@@ -245,13 +236,13 @@ void conv_gemm(const ConvArgs& a) {
       const int64_t r0 = panel_row(plan.rows, p0), r1 = std::min(p.Cout_g, panel_row(plan.rows, p1));
       const int64_t j0 = tile * plan.tile, cols = std::min(plan.tile, p.P - j0);
       const int64_t co0 = g * p.Cout_g + r0;
-      S* yblock = y + (n * a.C_out + co0) * p.P + j0;
+      S* yblock = y + n * a.y_strides[0] + co0 * a.y_strides[1] + j0;  // when y_dense
 
       float* c;
       int64_t ldc;
-      if constexpr (std::is_same_v<S, float>) {
-        c = yblock;
-        ldc = p.P;
+      if (std::is_same_v<S, float> && p.y_dense) {
+        c = reinterpret_cast<float*>(yblock);
+        ldc = a.y_strides[1];
       } else {
         c = ts.c.get((r1 - r0) * plan.tile);
         ldc = cols;
@@ -280,22 +271,35 @@ void conv_gemm(const ConvArgs& a) {
           }
         }
       }
-      // Epilogue: bias, and rounding to the output dtype.
+      // Epilogue: bias, rounding to the output dtype, scattering to a strided y.
       for (int64_t r = 0; r < r1 - r0; ++r) {
         float* crow = c + r * ldc;
         if (bias) {
           const float b = gemm::to_f32(bias[(co0 + r) * a.bias_stride]);
           for (int64_t j = 0; j < cols; ++j) crow[j] += b;
         }
-        if constexpr (!std::is_same_v<S, float>) gemm::convert_row(yblock + r * p.P, crow, cols);
+        if (p.y_dense) {
+          if (crow != reinterpret_cast<float*>(yblock + r * a.y_strides[1])) {
+            gemm::convert_row(yblock + r * a.y_strides[1], crow, cols);
+          }
+          continue;
+        }
+        S* yc = y + n * a.y_strides[0] + (co0 + r) * a.y_strides[1];
+        int64_t oh = j0 / a.OW, ow = j0 % a.OW;
+        for (int64_t j = 0; j < cols; ++j) {
+          yc[oh * a.y_strides[2] + ow * a.y_strides[3]] = gemm::from_compute<S>(crow[j]);
+          if (++ow == a.OW) {
+            ow = 0;
+            ++oh;
+          }
+        }
       }
     }
   });
 }
 
 void conv_kernel(const ConvArgs& a) {
-  const bool depthwise_shape = a.groups > 1 && a.C_in == a.groups && a.in_dil_h == 1 && a.in_dil_w == 1;
-  if (depthwise_shape) {
+  if (a.groups > 1 && a.C_in == a.groups) {
     depthwise(a);
     return;
   }
