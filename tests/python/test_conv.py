@@ -148,6 +148,8 @@ def test_conv1d_random(case):
         (3, 4, 6, 17, 5, 1, 2, 3, 2, False),
         (1, 6, 6, 40, 7, 1, 3, 1, 6, True),  # depthwise
         (2, 1, 4, 1, 1, 1, 0, 1, 1, True),
+        (1, 3, 6, 5000, 5, 1, 3, 2, 3, True),  # depthwise, multiplier 2, rows longer than one chunk
+        (1, 4, 4, 300, 3, 2, 1, 1, 4, False),  # depthwise, strided
     ],
 )
 def test_conv1d(case, dtype):
@@ -206,6 +208,8 @@ def test_conv_transpose2d(case, dtype):
         (1, 6, 6, 10, 7, 3, 3, 2, 3, 1, True),
         (1, 32, 16, 40, 16, 8, 4, 0, 1, 1, True),  # a vocoder upsampler
         (2, 3, 3, 11, 3, 1, 0, 0, 1, 3, False),
+        (1, 2, 4, 5, 1, 3, 0, 2, 1, 1, True),  # stride > kernel: some outputs get the bias only
+        (2, 5, 10, 30, 4, 2, 1, 1, 5, 1, True),  # depthwise, multiplier 2
     ],
 )
 def test_conv_transpose1d(case, dtype):
