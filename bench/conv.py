@@ -1,7 +1,9 @@
 """Convolution speed and memory: ember vs torch on ResNet-50 and Whisper front-end shapes.
 
 Each library runs in its own worker process pinned to the thread count (default 2). Speed: median
-wall time per call (workers interleaved, the median of their medians). Memory: the peak RSS growth
+wall time per call (workers interleaved, the median of their medians). On a shared, loaded machine
+wall times swing (torch's OpenMP threads suffer most), so a second table gives the CPU time per call
+with 1 thread (time.process_time), which other processes barely disturb. Memory: the peak RSS growth
 of the first call in a fresh process, beyond the output tensor itself (Linux: VmHWM after resetting
 it through /proc/self/clear_refs).
 
@@ -52,11 +54,28 @@ def make_call(lib, name, batch, dtype):
     return lambda: fn(tx, tw, tb, stride, padding)
 
 
-def worker_time(lib, dtype, min_time):
+def median_cpu_time(fn, min_time):
+    """Median CPU time of fn() in seconds (the process's, all threads)."""
+    import statistics
+    import time
+
+    fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < min_time and len(times) < 50):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times)
+
+
+def worker_time(lib, dtype, min_time, clock):
     results = {}
     for name in SHAPES:
         for batch in BATCHES:
-            results[f"{name} b{batch}"] = median_time(make_call(lib, name, batch, dtype), min_time=min_time) * 1e3
+            call = make_call(lib, name, batch, dtype)
+            seconds = median_cpu_time(call, min_time) if clock == "cpu" else median_time(call, min_time=min_time)
+            results[f"{name} b{batch}"] = seconds * 1e3
     print(json.dumps(results))
 
 
@@ -93,25 +112,31 @@ def main():
             _, lib, dtype, name, batch = args.worker
             worker_memory(lib, dtype, name, int(batch))
         else:
-            lib, dtype, min_time = args.worker
-            worker_time(lib, dtype, float(min_time))
+            lib, dtype, min_time, clock = args.worker
+            worker_time(lib, dtype, float(min_time), clock)
         return
     min_time = "0.2" if args.quick else "0.5"
     libs = ("ember", "torch")
-    r = run_workers_interleaved(__file__, libs, [args.dtype, min_time], args.threads, 1 if args.quick else args.repeat)
+    repeat = 1 if args.quick else args.repeat
+    wall = run_workers_interleaved(__file__, libs, [args.dtype, min_time, "wall"], args.threads, repeat)
+    cpu = run_workers_interleaved(__file__, libs, [args.dtype, min_time, "cpu"], 1, repeat)
     rows = []
     for name in SHAPES:
         for batch in BATCHES:
             key = f"{name} b{batch}"
-            e, t = r["ember"][key], r["torch"][key]
+            e, t = wall["ember"][key], wall["torch"][key]
+            ec, tc = cpu["ember"][key], cpu["torch"][key]
             mem = {}
             if not args.no_memory:
                 for lib in libs:
                     mem[lib] = run_worker(__file__, ["mem", lib, args.dtype, name, str(batch)], args.threads)["extra_mib"]
-            rows.append([name, batch, fmt(e, 2), fmt(t, 2), fmt(t / e, 2), fmt(mem.get("ember")), fmt(mem.get("torch"))])
-    print(f"{args.dtype} conv, {args.threads} threads: ms per call (median), speed ratio torch_ms / ember_ms "
-          f"(>= 1: ember faster), peak RSS growth beyond the output on a first call (MiB)")
-    print_table(["shape", "batch", "ember ms", "torch ms", "torch/ember", "ember MiB", "torch MiB"], rows)
+            rows.append([name, batch, fmt(e, 2), fmt(t, 2), fmt(t / e, 2), fmt(ec, 2), fmt(tc, 2), fmt(tc / ec, 2),
+                         fmt(mem.get("ember")), fmt(mem.get("torch"))])
+    print(f"{args.dtype} conv. Wall: ms per call with {args.threads} threads (median). CPU: ms of CPU time per call "
+          f"with 1 thread. Ratios torch / ember (>= 1: ember faster). MiB: peak RSS growth beyond the output "
+          f"on a first call ({args.threads} threads).")
+    print_table(["shape", "batch", "ember wall", "torch wall", "ratio", "ember cpu", "torch cpu", "ratio",
+                 "ember MiB", "torch MiB"], rows)
 
 
 if __name__ == "__main__":
