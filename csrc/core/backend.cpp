@@ -84,5 +84,10 @@ void Backend::max_pool2d(const Tensor& src, const PoolWindow&, const Tensor&, co
 void Backend::avg_pool2d(const Tensor& src, const PoolWindow&, bool, int64_t, const Tensor&) { missing("avg_pool2d", src); }
 void Backend::adaptive_avg_pool2d(const Tensor& src, const Tensor&) { missing("adaptive_avg_pool2d", src); }
 void Backend::resample2d(const Tensor& src, ResampleMode, bool, double, double, const Tensor&) { missing("interpolate", src); }
+// ---- conv (issue #3) ----
+void Backend::conv2d(const Tensor& x, const Tensor&, const Tensor&, const Tensor&, const ConvParams&) { missing("conv2d", x); }
+void Backend::conv_transpose2d(const Tensor& x, const Tensor&, const Tensor&, const Tensor&, const ConvParams&) {
+  missing("conv_transpose2d", x);
+}
 
 }  // namespace ember

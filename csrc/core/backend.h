@@ -87,6 +87,21 @@ class Backend {
   // scale_h / scale_w: the scale factors the caller gave (<= 0: none); they enter the source index math.
   virtual void resample2d(const Tensor& src, ResampleMode mode, bool align_corners, double scale_h, double scale_w,
                           const Tensor& dst);
+  // ---- conv (issue #3) ----
+  // Per spatial axis (H, W): stride, padding before the first element, dilation.
+  struct ConvParams {
+    int64_t stride[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
+    int64_t groups = 1;
+  };
+  // x: (N, C_in, H, W), any strides; w: contiguous (C_out, C_in / groups, KH, KW); bias: undefined or
+  // (C_out,); dst: contiguous (N, C_out, OH, OW), whose shape fixes the padding after the last
+  // element. One-dimensional convolutions come with H == KH == 1.
+  virtual void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst, const ConvParams& p);
+  // The transposed convolution (the gradient of conv2d with respect to its input): x: (N, C_in, H, W),
+  // any strides; w: contiguous (C_in, C_out / groups, KH, KW); dst: contiguous (N, C_out, OH, OW), where
+  // OH = (H - 1) * stride - padding + dilation * (KH - 1) + 1 + the output padding (past the end).
+  virtual void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst,
+                                const ConvParams& p);
 
  protected:
   [[noreturn]] void missing(const char* op, const Tensor& t) const;

@@ -106,6 +106,13 @@ class CpuBackend final : public Backend {
   void resample2d(const Tensor& src, ResampleMode mode, bool align_corners, double scale_h, double scale_w,
                   const Tensor& dst) override {
     cpu::resample2d(src, mode, align_corners, scale_h, scale_w, dst);
+  // ---- conv (issue #3) ----
+  void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst, const ConvParams& p) override {
+    cpu::conv2d(x, w, bias, dst, p);
+  }
+  void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst,
+                        const ConvParams& p) override {
+    cpu::conv_transpose2d(x, w, bias, dst, p);
   }
 };
 

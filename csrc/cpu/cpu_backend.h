@@ -19,5 +19,13 @@ void avg_pool2d(const Tensor& src, const Backend::PoolWindow& window, bool count
 void adaptive_avg_pool2d(const Tensor& src, const Tensor& dst);
 void resample2d(const Tensor& src, Backend::ResampleMode mode, bool align_corners, double scale_h, double scale_w,
                 const Tensor& dst);
+// ---- conv (issue #3) ----
+void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst, const Backend::ConvParams& p);
+void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst,
+                      const Backend::ConvParams& p);
+// Bytes of scratch the convolution kernels hold now, and the most they held since the last reset.
+int64_t conv_workspace_bytes();
+int64_t conv_workspace_peak_bytes();
+void reset_conv_workspace_peak();
 
 }  // namespace ember::cpu

@@ -1,6 +1,7 @@
 // Function pointers to the kernels of one SIMD level. kernels() is the table chosen at start-up.
 #pragma once
 #include "cpu/cpu_features.h"
+#include "cpu/conv_args.h"
 #include "cpu/kernel_args.h"
 #include "cpu/norm_args.h"
 #include "cpu/kernels/pool_args.h"
@@ -28,6 +29,9 @@ struct KernelTable {
   void (*avg_pool2d)(const Pool2dArgs& args) = nullptr;
   void (*adaptive_avg_pool2d)(const Pool2dArgs& args) = nullptr;  // window fields unused
   void (*resample_linear2d)(const Resample2dArgs& args) = nullptr;
+
+  // ---- conv (issue #3) ----
+  void (*conv)(const ConvArgs& args) = nullptr;
 };
 
 const KernelTable& kernels();
@@ -36,5 +40,7 @@ const KernelTable& kernels_for(Isa isa);
 
 // Each kernel TU defines one of these in namespace ember::cpu::<isa>; the table builder calls them.
 #define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm) X(norm) X(pool)
+// ---- conv (issue #3) ----
+#define EMBER_CPU_CONV_KERNEL_PARTS(X) X(conv)
 
 }  // namespace ember::cpu

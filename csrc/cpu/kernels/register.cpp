@@ -6,11 +6,13 @@ inline namespace EMBER_ISA_NS {
 
 #define EMBER_DECLARE_PART(part) void register_##part##_kernels(KernelTable& table);
 EMBER_CPU_KERNEL_PARTS(EMBER_DECLARE_PART)
+EMBER_CPU_CONV_KERNEL_PARTS(EMBER_DECLARE_PART)
 #undef EMBER_DECLARE_PART
 
 void register_kernels(KernelTable& table) {
 #define EMBER_CALL_PART(part) register_##part##_kernels(table);
   EMBER_CPU_KERNEL_PARTS(EMBER_CALL_PART)
+  EMBER_CPU_CONV_KERNEL_PARTS(EMBER_CALL_PART)
 #undef EMBER_CALL_PART
 }
 

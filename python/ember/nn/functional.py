@@ -161,3 +161,22 @@ def pad(input, pad, mode="constant", value=None):
 
 pixel_shuffle = _C.pixel_shuffle
 pixel_unshuffle = _C.pixel_unshuffle
+# ---- conv ----
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution over (N, C_in, L) or (C_in, L); padding may be an int, a tuple, 'same' or 'valid'."""
+    return _C.conv1d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution over (N, C_in, H, W) or (C_in, H, W); padding may be an int, a tuple, 'same' or 'valid'."""
+    return _C.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 1-D convolution; weight is (C_in, C_out / groups, K)."""
+    return _C.conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 2-D convolution; weight is (C_in, C_out / groups, KH, KW)."""
+    return _C.conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation)
