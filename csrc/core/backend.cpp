@@ -68,4 +68,10 @@ void Backend::triangle(const Tensor& src, const Tensor&, int64_t, bool lower) { 
 void Backend::random_uniform(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("rand", dst); }
 void Backend::random_normal(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("randn", dst); }
 
+// ---- attention (issue #3) ----
+void Backend::scaled_dot_product_attention(const Tensor& q, const Tensor&, const Tensor&, const std::optional<Tensor>&,
+                                           bool, double, const Tensor&) {
+  missing("scaled_dot_product_attention", q);
+}
+
 }  // namespace ember

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "core/op_enums.h"
 #include "core/scalar.h"
@@ -50,6 +51,15 @@ class Backend {
   // Counter-based random numbers: Philox4x32-10 keyed by seed, counter starting at `offset`.
   virtual void random_uniform(const Tensor& dst, uint64_t seed, uint64_t offset, double low, double high);
   virtual void random_normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, double std);
+
+  // ---- attention (issue #3) ----
+  // q (B, H, L, E), k (B, Hk, S, E), v (B, Hk, S, Ev), any strides, one dtype; Hk divides H and query
+  // head h reads kv head h / (H / Hk). mask: none, or bool / float (float64 for float64 inputs,
+  // float32 otherwise) expanded to (B, H, L, S). causal keeps key j for query l when
+  // j <= l + S - L. dst (B, H, L, Ev) has q's dtype; a query that sees no key gets zeros.
+  virtual void scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                            const std::optional<Tensor>& mask, bool causal, double scale,
+                                            const Tensor& dst);
 
  protected:
   [[noreturn]] void missing(const char* op, const Tensor& t) const;

@@ -80,6 +80,11 @@ class CpuBackend final : public Backend {
   void random_normal(const Tensor& dst, uint64_t seed, uint64_t offset, double mean, double std) override {
     cpu::random_normal(dst, seed, offset, mean, std);
   }
+  // ---- attention (issue #3) ----
+  void scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask,
+                                    bool causal, double scale, const Tensor& dst) override {
+    cpu::scaled_dot_product_attention(q, k, v, mask, causal, scale, dst);
+  }
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 #pragma once
 #include "cpu/cpu_features.h"
 #include "cpu/kernel_args.h"
+// ---- attention (issue #3) ----
+#include "cpu/attention_args.h"
 
 namespace ember::cpu {
 
@@ -14,6 +16,8 @@ struct KernelTable {
   void (*reduce)(ReduceOp op, DType src_dtype, const ReduceLoop& loop, const ReduceArgs& args) = nullptr;
   void (*softmax)(DType dtype, bool log, const SoftmaxLoop& loop) = nullptr;
   void (*gemm)(const GemmArgs& args) = nullptr;
+  // ---- attention (issue #3) ----
+  void (*attention)(const AttentionArgs& args) = nullptr;
 };
 
 const KernelTable& kernels();
@@ -21,6 +25,6 @@ const KernelTable& kernels();
 const KernelTable& kernels_for(Isa isa);
 
 // Each kernel TU defines one of these in namespace ember::cpu::<isa>; the table builder calls them.
-#define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm)
+#define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm) X(attention)
 
 }  // namespace ember::cpu
