@@ -12,7 +12,7 @@ namespace ember {
 // (true keeps) or float (added to the scores), broadcastable to (B, H, L, S). is_causal aligns the
 // last query with the last key (query l sees keys j <= l + S - L: decode and chunked prefill), unlike
 // torch, which aligns the first ones; it combines with attn_mask (both must keep a key). scale
-// defaults to 1 / sqrt(E). A query that sees no key at all gets zeros (torch gives NaN).
+// defaults to 1 / sqrt(E). A query that sees no key at all gets zeros (as torch 2.13 gives on CPU).
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const std::optional<Tensor>& attn_mask, bool is_causal,
                                     std::optional<double> scale, bool enable_gqa);

@@ -128,7 +128,7 @@ class Attention {
   using C = compute_t<T>;
   using V = Vec<C>;
   static constexpr int W = V::size;
-  static constexpr int kRows = 4 * W;  // rows (query position x head) per block
+  static constexpr int kRows = 8 * W;  // rows (query position x head) per block
   static constexpr int kKeys = 64;     // keys per tile
   static constexpr int kScoreKeys = 6, kScoreVecs = 2;
   static constexpr int kOutRows = 4, kOutVecs = 3;

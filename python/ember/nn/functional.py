@@ -38,7 +38,8 @@ def scaled_dot_product_attention(
     - is_causal and attn_mask may be given together: a key must pass both.
     - enable_gqa defaults to True: Hk may be any divisor of H (query head h reads kv head
       h // (H // Hk), without copying key/value); enable_gqa=False requires Hk == H.
-    - a query row for which every key is masked returns zeros (torch returns NaN).
+    - a query row for which every key is masked returns zeros (as torch 2.13 does on CPU; older
+      torch versions return NaN).
     - dropout_p must be 0 (inference only).
 
     attn_mask: bool (True = take part) or float (added to the scores), broadcastable to
