@@ -120,6 +120,7 @@ PYBIND11_MODULE(_C, m) {
   bind_norm(m, cls);
   bind_pool(m, cls);
   bind_conv(m, cls);
+  bind_attention(m, cls);
 
   m.def("set_num_threads", [](int n) {
     EMBER_CHECK(n > 0, Value, "set_num_threads: expected a positive number of threads, got ", n);

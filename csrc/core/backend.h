@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "core/op_enums.h"
 #include "core/scalar.h"
@@ -102,6 +103,14 @@ class Backend {
   // OH = (H - 1) * stride - padding + dilation * (KH - 1) + 1 + the output padding (past the end).
   virtual void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst,
                                 const ConvParams& p);
+  // ---- attention (issue #3) ----
+  // q (B, H, L, E), k (B, Hk, S, E), v (B, Hk, S, Ev), any strides, one dtype; Hk divides H and query
+  // head h reads kv head h / (H / Hk). mask: none, or bool / float (float64 for float64 inputs,
+  // float32 otherwise) expanded to (B, H, L, S). causal keeps key j for query l when
+  // j <= l + S - L. dst (B, H, L, Ev) has q's dtype; a query that sees no key gets zeros.
+  virtual void scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                            const std::optional<Tensor>& mask, bool causal, double scale,
+                                            const Tensor& dst);
 
  protected:
   [[noreturn]] void missing(const char* op, const Tensor& t) const;

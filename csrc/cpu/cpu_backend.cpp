@@ -113,6 +113,10 @@ class CpuBackend final : public Backend {
   void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst,
                         const ConvParams& p) override {
     cpu::conv_transpose2d(x, w, bias, dst, p);
+  // ---- attention (issue #3) ----
+  void scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask,
+                                    bool causal, double scale, const Tensor& dst) override {
+    cpu::scaled_dot_product_attention(q, k, v, mask, causal, scale, dst);
   }
 };
 

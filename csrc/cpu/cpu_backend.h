@@ -27,5 +27,8 @@ void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, cons
 int64_t conv_workspace_bytes();
 int64_t conv_workspace_peak_bytes();
 void reset_conv_workspace_peak();
+// ---- attention (issue #3): cpu/cpu_attention.cpp ----
+void scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask,
+                                  bool causal, double scale, const Tensor& dst);
 
 }  // namespace ember::cpu

@@ -5,6 +5,8 @@
 #include "cpu/kernel_args.h"
 #include "cpu/norm_args.h"
 #include "cpu/kernels/pool_args.h"
+// ---- attention (issue #3) ----
+#include "cpu/attention_args.h"
 
 namespace ember::cpu {
 
@@ -32,6 +34,8 @@ struct KernelTable {
 
   // ---- conv (issue #3) ----
   void (*conv)(const ConvArgs& args) = nullptr;
+  // ---- attention (issue #3) ----
+  void (*attention)(const AttentionArgs& args) = nullptr;
 };
 
 const KernelTable& kernels();
@@ -39,7 +43,7 @@ const KernelTable& kernels();
 const KernelTable& kernels_for(Isa isa);
 
 // Each kernel TU defines one of these in namespace ember::cpu::<isa>; the table builder calls them.
-#define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm) X(norm) X(pool)
+#define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm) X(norm) X(pool) X(attention)
 // ---- conv (issue #3) ----
 #define EMBER_CPU_CONV_KERNEL_PARTS(X) X(conv)
 

@@ -1,0 +1,463 @@
+// Scaled dot-product attention in the flash-attention style: queries in blocks, keys in tiles, an
+// online softmax (running max m and sum l per query, output rescaled when m grows); no scores beyond
+// one (keys x queries) tile exist at a time.
+//
+// A block's rows are (query position, query head) pairs of one kv head, position-major: with
+// grouped-query attention the heads that share a kv head are rows of the same block, so every k/v
+// row loaded is used by all of them (and one decode query of 4 heads is a block of 4 rows).
+// Scores are computed transposed, S^T = K Q^T: queries lie in vector lanes and keys in rows, so the
+// packed Q^T block is loaded as vectors, k is broadcast element by element straight from its rows
+// (nothing transposed), and the softmax's max / exp / sum run across queries without horizontal
+// reductions. P V then accumulates into the block's output rows, vectorised along v's head dim.
+// float16 / bfloat16 k and v tiles are converted to float32 once per tile; all math is in the
+// compute type (float32, or float64 in the baseline build).
+//
+// Decode-like calls with too few blocks to keep the threads busy split the keys: each split
+// returns its (m, l, unnormalised output) and a final pass merges them.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include "cpu/attention_args.h"
+#include "cpu/kernel_table.h"
+#include "cpu/kernels/dispatch.h"
+#include "cpu/kernels/forward.h"
+#include "cpu/kernels/vec_io.h"
+#include "cpu/thread_pool.h"
+
+namespace ember::cpu::baseline {
+void attention_all_dtypes(const AttentionArgs& args);
+}  // namespace ember::cpu::baseline
+
+namespace ember::cpu {
+inline namespace EMBER_ISA_NS {
+
+namespace {
+
+template <int N, class F>
+EMBER_FORCE_INLINE void unroll(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }(
+      std::make_integer_sequence<int, N>{});
+}
+
+// 64-byte aligned memory, grown on demand; kept per thread between calls.
+struct Buffer {
+  void* ptr = nullptr;
+  size_t capacity = 0;
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { release(); }
+  void release() {
+    if (ptr) ::operator delete(ptr, std::align_val_t(64));
+    ptr = nullptr;
+    capacity = 0;
+  }
+  template <class C>
+  C* get(size_t count) {
+    const size_t bytes = count * sizeof(C);
+    if (bytes > capacity) {
+      release();
+      ptr = ::operator new(bytes, std::align_val_t(64));
+      capacity = bytes;
+    }
+    return static_cast<C*>(ptr);
+  }
+};
+
+Buffer& thread_scratch() {
+  static thread_local Buffer buffer;
+  return buffer;
+}
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// st[j * ld + i] = sum_e k_j[e] * qt[e * ld + i] for keys j < kj (<= KJ; k_j = k + j * ldk) and the
+// NV * W query lanes i starting at qt / st.
+template <int KJ, int NV, class C>
+void scores_tile(const C* k, int64_t ldk, int kj, const C* qt, int64_t ld, int64_t E, C* st) {
+  using V = Vec<C>;
+  constexpr int W = V::size;
+  const C* rows[KJ];
+  for (int j = 0; j < KJ; ++j) rows[j] = k + (j < kj ? j : kj - 1) * ldk;  // a short tile repeats its last key
+  V acc[KJ][NV];
+  unroll<KJ>([&](auto j) { unroll<NV>([&](auto v) { acc[j][v] = V(0); }); });
+  for (int64_t e = 0; e < E; ++e) {
+    V q[NV];
+    unroll<NV>([&](auto v) { q[v] = V::load(qt + e * ld + v * W); });
+    unroll<KJ>([&](auto j) {
+      const V kv(rows[j][e]);
+      unroll<NV>([&](auto v) { acc[j][v] = em_fma(kv, q[v], acc[j][v]); });
+    });
+  }
+  unroll<KJ>([&](auto j) {
+    if (j < kj) unroll<NV>([&](auto v) { acc[j][v].store(st + j * ld + v * W); });
+  });
+}
+
+// o[r * ldo + c * W + x] += sum_j p[j * ld + r] * vv[j * ldv + c * W + x] for rows r < rows (<= RM),
+// NC vectors c and keys j < nk.
+template <int RM, int NC, class C>
+void accumulate_tile(const C* p, int64_t ld, int rows, const C* vv, int64_t ldv, int64_t nk, C* o, int64_t ldo) {
+  using V = Vec<C>;
+  constexpr int W = V::size;
+  int row[RM];
+  for (int r = 0; r < RM; ++r) row[r] = r < rows ? r : rows - 1;
+  V acc[RM][NC];
+  unroll<RM>([&](auto r) { unroll<NC>([&](auto c) { acc[r][c] = V::load(o + row[r] * ldo + c * W); }); });
+  for (int64_t j = 0; j < nk; ++j) {
+    V vb[NC];
+    unroll<NC>([&](auto c) { vb[c] = V::load(vv + j * ldv + c * W); });
+    unroll<RM>([&](auto r) {
+      const V pb(p[j * ld + row[r]]);
+      unroll<NC>([&](auto c) { acc[r][c] = em_fma(pb, vb[c], acc[r][c]); });
+    });
+  }
+  unroll<RM>([&](auto r) {
+    if (r < rows) unroll<NC>([&](auto c) { acc[r][c].store(o + r * ldo + c * W); });
+  });
+}
+
+template <class T>
+class Attention {
+ public:
+  using C = compute_t<T>;
+  using V = Vec<C>;
+  static constexpr int W = V::size;
+  static constexpr int kRows = 8 * W;  // rows (query position x head) per block
+  static constexpr int kKeys = 64;     // keys per tile
+  static constexpr int kScoreKeys = 6, kScoreVecs = 2;
+  static constexpr int kOutRows = 4, kOutVecs = 3;
+
+  explicit Attention(const AttentionArgs& a)
+      : a_(a), group_(a.heads / a.kv_heads), E_(a.head_dim), Ev_(a.v_head_dim), Evp_(round_up(a.v_head_dim, W)) {
+    rows_ = a.q_len * group_;
+    blocks_ = (rows_ + kRows - 1) / kRows;
+  }
+
+  void run() const {
+    const int64_t tasks = a_.batch * a_.kv_heads * blocks_;
+    if (tasks == 0) return;
+    const int threads = num_threads();
+    // Too few blocks for the threads (decode): split the keys, in whole tiles of at least 512 keys.
+    int64_t splits = 1;
+    if (tasks < 4 * threads) {
+      splits = std::min<int64_t>((4 * threads + tasks - 1) / tasks, a_.kv_len / 512);
+      if (splits < 1) splits = 1;
+    }
+    if (splits == 1) {
+      parallel_for(tasks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+          int64_t b, kvh, blk;
+          locate(t, b, kvh, blk);
+          block(b, kvh, blk * kRows, 0, a_.kv_len, nullptr);
+        }
+      });
+      return;
+    }
+    const int64_t split_len = round_up((a_.kv_len + splits - 1) / splits, kKeys);
+    const int64_t part_size = 2 * kRows + kRows * Evp_;  // m, l, output rows
+    Buffer parts;
+    C* all = parts.get<C>(static_cast<size_t>(tasks * splits * part_size));
+    parallel_for(tasks * splits, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        int64_t b, kvh, blk;
+        locate(i / splits, b, kvh, blk);
+        const int64_t s0 = (i % splits) * split_len;
+        block(b, kvh, blk * kRows, std::min(s0, a_.kv_len), std::min(s0 + split_len, a_.kv_len), all + i * part_size);
+      }
+    });
+    parallel_for(tasks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        int64_t b, kvh, blk;
+        locate(t, b, kvh, blk);
+        merge(b, kvh, blk * kRows, all + t * splits * part_size, splits, part_size);
+      }
+    });
+  }
+
+ private:
+  const AttentionArgs& a_;
+  int64_t group_, E_, Ev_, Evp_, rows_ = 0, blocks_ = 0;
+
+  // Task t -> (batch, kv head, block); the last blocks (most keys under a causal mask) come first.
+  void locate(int64_t t, int64_t& b, int64_t& kvh, int64_t& blk) const {
+    kvh = t % a_.kv_heads;
+    t /= a_.kv_heads;
+    b = t % a_.batch;
+    blk = blocks_ - 1 - t / a_.batch;
+  }
+
+  int block_rows(int64_t n0) const { return static_cast<int>(std::min<int64_t>(kRows, rows_ - n0)); }
+  int64_t head_of(int64_t kvh, int64_t n) const { return kvh * group_ + n % group_; }
+  int64_t position_of(int64_t n) const { return n / group_; }
+
+  T* out_row(int64_t b, int64_t kvh, int64_t n) const {
+    return static_cast<T*>(a_.out) + b * a_.out_stride[0] + head_of(kvh, n) * a_.out_stride[1] +
+           position_of(n) * a_.out_stride[2];
+  }
+
+  // Writes o * inv_l to a row of out (inv_l == 0: zeros).
+  void write_row(T* dst, const C* o, C inv_l) const {
+    const V s(inv_l);
+    int64_t c = 0;
+    for (; c + W <= Ev_; c += W) store_vec(dst + c, V::load(o + c) * s);
+    if (c < Ev_) store_vec_partial(dst + c, V::load(o + c) * s, static_cast<int>(Ev_ - c));
+  }
+
+  static C inverse(C l) { return l == C(0) ? C(0) : C(1) / l; }
+
+  // Rows [n0, n0 + kRows) of (b, kvh) against keys [s0, s1). partial == nullptr: writes the
+  // normalised output; otherwise stores (m, l, unnormalised output rows) there.
+  void block(int64_t b, int64_t kvh, int64_t n0, int64_t s0, int64_t s1, C* partial) const {
+    const int R = block_rows(n0);
+    const int64_t Rp = round_up(R, W);
+    const int64_t E = E_, Evp = Evp_, S = a_.kv_len;
+    C* qt = thread_scratch().get<C>(static_cast<size_t>(E * Rp + kKeys * Rp + kRows * Evp + kKeys * E + kKeys * Evp + 3 * kRows));
+    C* st = qt + E * Rp;
+    C* o = st + kKeys * Rp;
+    C* kbuf = o + kRows * Evp;
+    C* vbuf = kbuf + kKeys * E;
+    C* m = vbuf + kKeys * Evp;
+    C* l = m + kRows;
+    C* alpha = l + kRows;
+
+    // Rows: queries scaled and packed transposed (qt[e * Rp + r]), key limits, mask rows.
+    int64_t limit[kRows];
+    const char* mask_row[kRows];
+    int64_t key_end = s0;
+    const C scale = static_cast<C>(a_.scale);
+    for (int r = 0; r < Rp; ++r) {
+      if (r >= R) {
+        for (int64_t e = 0; e < E; ++e) qt[e * Rp + r] = C(0);
+        continue;
+      }
+      const int64_t n = n0 + r, h = head_of(kvh, n), pos = position_of(n);
+      const T* q = static_cast<const T*>(a_.q) + b * a_.q_stride[0] + h * a_.q_stride[1] + pos * a_.q_stride[2];
+      for (int64_t e = 0; e < E; ++e) qt[e * Rp + r] = static_cast<C>(q[e]) * scale;
+      limit[r] = a_.causal ? std::max<int64_t>(0, std::min<int64_t>(S, pos + S - a_.q_len + 1)) : S;
+      limit[r] = std::min(limit[r], s1);
+      key_end = std::max(key_end, limit[r]);
+      if (a_.mask_kind != AttentionMaskKind::None) {
+        const int64_t item = a_.mask_kind == AttentionMaskKind::Bool ? 1 : sizeof(C);
+        mask_row[r] = static_cast<const char*>(a_.mask) +
+                      (b * a_.mask_stride[0] + h * a_.mask_stride[1] + pos * a_.mask_stride[2]) * item;
+      }
+    }
+    for (int r = 0; r < kRows; ++r) {
+      m[r] = -std::numeric_limits<C>::infinity();
+      l[r] = C(0);
+    }
+    for (int64_t i = 0; i < R * Evp; ++i) o[i] = C(0);
+
+    for (int64_t j0 = s0; j0 < key_end; j0 += kKeys) {
+      const int64_t nk = std::min<int64_t>(kKeys, key_end - j0);
+      scores(b, kvh, j0, nk, qt, Rp, kbuf, st);
+      mask_scores(R, Rp, j0, nk, limit, mask_row, st);
+      online_softmax(st, Rp, nk, m, l, alpha);
+      for (int r = 0; r < R; ++r) {
+        if (alpha[r] == C(1)) continue;
+        const V s(alpha[r]);
+        for (int64_t c = 0; c < Evp; c += W) (V::load(o + r * Evp + c) * s).store(o + r * Evp + c);
+      }
+      accumulate(b, kvh, j0, nk, st, Rp, R, vbuf, o);
+    }
+
+    if (partial) {
+      std::memcpy(partial, m, kRows * sizeof(C));
+      std::memcpy(partial + kRows, l, kRows * sizeof(C));
+      std::memcpy(partial + 2 * kRows, o, R * Evp * sizeof(C));
+      return;
+    }
+    for (int r = 0; r < R; ++r) write_row(out_row(b, kvh, n0 + r), o + r * Evp, inverse(l[r]));
+  }
+
+  // st[j * Rp + r] = (scale q_r) . k_{j0 + j} for j < nk.
+  void scores(int64_t b, int64_t kvh, int64_t j0, int64_t nk, const C* qt, int64_t Rp, C* kbuf, C* st) const {
+    const int64_t E = E_;
+    const T* k = static_cast<const T*>(a_.k) + b * a_.k_stride[0] + kvh * a_.k_stride[1] + j0 * a_.k_stride[2];
+    const C* kc;
+    int64_t ldk;
+    if constexpr (std::is_same_v<T, C>) {
+      kc = k;
+      ldk = a_.k_stride[2];
+    } else {
+      for (int64_t j = 0; j < nk; ++j) convert_row(k + j * a_.k_stride[2], E, kbuf + j * E, E);
+      kc = kbuf;
+      ldk = E;
+    }
+    const int64_t vecs = Rp / W;
+    for (int64_t j = 0; j < nk; j += kScoreKeys) {
+      const int kj = static_cast<int>(std::min<int64_t>(kScoreKeys, nk - j));
+      int64_t v = 0;
+      for (; v + kScoreVecs <= vecs; v += kScoreVecs) {
+        scores_tile<kScoreKeys, kScoreVecs>(kc + j * ldk, ldk, kj, qt + v * W, Rp, E, st + j * Rp + v * W);
+      }
+      if (v < vecs) scores_tile<8, 1>(kc + j * ldk, ldk, kj, qt + v * W, Rp, E, st + j * Rp + v * W);
+    }
+  }
+
+  // Converts n elements of a row to the compute type into dst[0, width); width >= n, and the
+  // elements in [n, width) that share the last vector become 0.
+  static void convert_row(const T* src, int64_t n, C* dst, int64_t width) {
+    int64_t i = 0;
+    for (; i + W <= n; i += W) load_vec(src + i).store(dst + i);
+    if (i < n) {
+      const V x = load_vec_partial(src + i, static_cast<int>(n - i));
+      if (width - i >= W) x.store(dst + i);
+      else x.store_partial(dst + i, static_cast<int>(width - i));
+    }
+  }
+
+  void mask_scores(int R, int64_t Rp, int64_t j0, int64_t nk, const int64_t* limit, const char* const* mask_row,
+                   C* st) const {
+    constexpr C kNegInf = -std::numeric_limits<C>::infinity();
+    if (a_.mask_kind != AttentionMaskKind::None) {
+      const bool is_bool = a_.mask_kind == AttentionMaskKind::Bool;
+      const int64_t step = a_.mask_stride[3] * (is_bool ? 1 : int64_t(sizeof(C)));
+      for (int r = 0; r < R; ++r) {
+        const char* p = mask_row[r] + j0 * step;
+        C* s = st + r;
+        if (is_bool) {
+          for (int64_t j = 0; j < nk; ++j) {
+            if (!p[j * step]) s[j * Rp] = kNegInf;
+          }
+        } else {
+          for (int64_t j = 0; j < nk; ++j) {
+            C add;
+            std::memcpy(&add, p + j * step, sizeof add);
+            s[j * Rp] += add;
+          }
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int64_t j = std::max<int64_t>(0, limit[r] - j0); j < nk; ++j) st[j * Rp + r] = kNegInf;
+    }
+  }
+
+  // Online softmax over one tile: m grows to the tile's max, st becomes exp(s - m), l and the
+  // factor alpha = exp(m_old - m_new) for the output rows. A row with no key yet keeps m = -inf
+  // and gets p = 0 (the max is taken as 0 to avoid inf - inf).
+  static void online_softmax(C* st, int64_t Rp, int64_t nk, C* m, C* l, C* alpha) {
+    const V neg_inf(-std::numeric_limits<C>::infinity());
+    for (int64_t v = 0; v < Rp; v += W) {
+      V mx = V::load(st + v);
+      for (int64_t j = 1; j < nk; ++j) mx = em_max(mx, V::load(st + j * Rp + v));
+      const V m_old = V::load(m + v);
+      const V m_new = em_max(m_old, mx);
+      const V base = em_select(m_new == neg_inf, V(0), m_new);
+      V sum0(0), sum1(0);
+      int64_t j = 0;
+      for (; j + 2 <= nk; j += 2) {
+        const V p0 = em_exp(V::load(st + j * Rp + v) - base);
+        const V p1 = em_exp(V::load(st + (j + 1) * Rp + v) - base);
+        p0.store(st + j * Rp + v);
+        p1.store(st + (j + 1) * Rp + v);
+        sum0 += p0;
+        sum1 += p1;
+      }
+      if (j < nk) {
+        const V p = em_exp(V::load(st + j * Rp + v) - base);
+        p.store(st + j * Rp + v);
+        sum0 += p;
+      }
+      const V a = em_exp(m_old - base);
+      (V::load(l + v) * a + (sum0 + sum1)).store(l + v);
+      m_new.store(m + v);
+      a.store(alpha + v);
+    }
+  }
+
+  // o[r] += sum_j st[j * Rp + r] v_{j0 + j} for r < R.
+  void accumulate(int64_t b, int64_t kvh, int64_t j0, int64_t nk, const C* st, int64_t Rp, int R, C* vbuf, C* o) const {
+    const int64_t Evp = Evp_;
+    const T* v = static_cast<const T*>(a_.v) + b * a_.v_stride[0] + kvh * a_.v_stride[1] + j0 * a_.v_stride[2];
+    const C* vc = vbuf;
+    int64_t ldv = Evp;
+    if constexpr (std::is_same_v<T, C>) {
+      if (Ev_ == Evp) {
+        vc = v;
+        ldv = a_.v_stride[2];
+      }
+    }
+    if (vc == vbuf) {
+      for (int64_t j = 0; j < nk; ++j) convert_row(v + j * a_.v_stride[2], Ev_, vbuf + j * Evp, Evp);
+    }
+    const int64_t vecs = Evp / W;
+    for (int r = 0; r < R; r += kOutRows) {
+      const int rows = std::min(kOutRows, R - r);
+      int64_t c = 0;
+      for (; c + kOutVecs <= vecs; c += kOutVecs) {
+        accumulate_tile<kOutRows, kOutVecs>(st + r, Rp, rows, vc + c * W, ldv, nk, o + r * Evp + c * W, Evp);
+      }
+      if (vecs - c == 2) {
+        accumulate_tile<kOutRows, 2>(st + r, Rp, rows, vc + c * W, ldv, nk, o + r * Evp + c * W, Evp);
+      } else if (vecs - c == 1) {
+        accumulate_tile<kOutRows, 1>(st + r, Rp, rows, vc + c * W, ldv, nk, o + r * Evp + c * W, Evp);
+      }
+    }
+  }
+
+  // Combines the splits of one block: weights exp(m_s - max_s m_s).
+  void merge(int64_t b, int64_t kvh, int64_t n0, const C* parts, int64_t splits, int64_t part_size) const {
+    const int R = block_rows(n0);
+    const int64_t Evp = Evp_;
+    C* acc = thread_scratch().get<C>(static_cast<size_t>(Evp));
+    for (int r = 0; r < R; ++r) {
+      C mx = -std::numeric_limits<C>::infinity();
+      for (int64_t s = 0; s < splits; ++s) mx = std::max(mx, parts[s * part_size + r]);
+      if (std::isinf(mx) && mx < 0) mx = 0;
+      C l = 0;
+      for (int64_t c = 0; c < Evp; ++c) acc[c] = C(0);
+      for (int64_t s = 0; s < splits; ++s) {
+        const C* p = parts + s * part_size;
+        const C w = std::exp(p[r] - mx);
+        if (w == C(0)) continue;
+        l += w * p[kRows + r];
+        const C* o = p + 2 * kRows + r * Evp;
+        const V wv(w);
+        for (int64_t c = 0; c < Evp; c += W) em_fma(wv, V::load(o + c), V::load(acc + c)).store(acc + c);
+      }
+      write_row(out_row(b, kvh, n0 + r), acc, inverse(l));
+    }
+  }
+};
+
+template <class T>
+void run(const AttentionArgs& args) {
+  Attention<T>(args).run();
+}
+
+void attention_dispatch(const AttentionArgs& args) {
+  dispatch(args.dtype, "scaled_dot_product_attention: needs a floating dtype", [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (is_kernel_float_v<T>) {
+      run<T>(args);
+      return true;
+    }
+    return false;
+  });
+}
+
+}  // namespace
+
+#if defined(EMBER_ISA_BASELINE)
+void attention_all_dtypes(const AttentionArgs& args) { attention_dispatch(args); }
+void register_attention_kernels(KernelTable& table) { table.attention = &attention_all_dtypes; }
+#else
+namespace {
+void attention_kernel(const AttentionArgs& args) {
+  if (!is_simd_dtype(args.dtype)) return baseline::attention_all_dtypes(args);
+  attention_dispatch(args);
+}
+}  // namespace
+void register_attention_kernels(KernelTable& table) { table.attention = &attention_kernel; }
+#endif
+
+}  // namespace EMBER_ISA_NS
+}  // namespace ember::cpu
