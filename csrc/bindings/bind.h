@@ -13,6 +13,7 @@ void bind_views(py::module_& m, TensorClass& cls);     // views, __getitem__, __
 void bind_math(py::module_& m, TensorClass& cls);      // elementwise, operators, reductions, matmul, indexing
 void bind_creation(py::module_& m);                    // tensor(), zeros(), rand(), cat(), ...
 void bind_interop(py::module_& m, TensorClass& cls);   // numpy, buffer protocol, DLPack
+void bind_ordering(py::module_& m, TensorClass& cls);  // sort, topk, cumsum, scatter, flip, unique, ... (issue #3)
 
 bool is_operand(py::handle h);
 Operand operand_from_py(py::handle h, const char* op);

@@ -68,4 +68,14 @@ void Backend::triangle(const Tensor& src, const Tensor&, int64_t, bool lower) { 
 void Backend::random_uniform(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("rand", dst); }
 void Backend::random_normal(const Tensor& dst, uint64_t, uint64_t, double, double) { missing("randn", dst); }
 
+// ---- ordering (issue #3) ----
+void Backend::sort(const Tensor& src, int64_t, bool, const Tensor&, const Tensor&) { missing("sort", src); }
+void Backend::topk(const Tensor& src, int64_t, int64_t, bool, bool, const Tensor&, const Tensor&) { missing("topk", src); }
+void Backend::cumulative(CumulativeOp op, const Tensor& src, int64_t, const Tensor&) {
+  missing(op == CumulativeOp::Sum ? "cumsum" : "cumprod", src);
+}
+void Backend::scatter(ScatterReduce, const Tensor& dst, int64_t, const Tensor&, const Tensor&) { missing("scatter", dst); }
+void Backend::index_add(const Tensor& dst, int64_t, const Tensor&, const Tensor&, Scalar) { missing("index_add", dst); }
+void Backend::index_copy(const Tensor& dst, int64_t, const Tensor&, const Tensor&) { missing("index_copy", dst); }
+
 }  // namespace ember
