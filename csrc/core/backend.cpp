@@ -93,5 +93,14 @@ void Backend::scaled_dot_product_attention(const Tensor& q, const Tensor&, const
                                            bool, double, const Tensor&) {
   missing("scaled_dot_product_attention", q);
 }
+// ---- ordering (issue #3) ----
+void Backend::sort(const Tensor& src, int64_t, bool, const Tensor&, const Tensor&) { missing("sort", src); }
+void Backend::topk(const Tensor& src, int64_t, int64_t, bool, bool, const Tensor&, const Tensor&) { missing("topk", src); }
+void Backend::cumulative(CumulativeOp op, const Tensor& src, int64_t, const Tensor&) {
+  missing(op == CumulativeOp::Sum ? "cumsum" : "cumprod", src);
+}
+void Backend::scatter(ScatterReduce, const Tensor& dst, int64_t, const Tensor&, const Tensor&) { missing("scatter", dst); }
+void Backend::index_add(const Tensor& dst, int64_t, const Tensor&, const Tensor&, Scalar) { missing("index_add", dst); }
+void Backend::index_copy(const Tensor& dst, int64_t, const Tensor&, const Tensor&) { missing("index_copy", dst); }
 
 }  // namespace ember

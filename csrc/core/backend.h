@@ -111,6 +111,27 @@ class Backend {
   virtual void scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                             const std::optional<Tensor>& mask, bool causal, double scale,
                                             const Tensor& dst);
+  // ---- ordering (issue #3) ----
+  enum class CumulativeOp { Sum, Prod };
+  enum class ScatterReduce { None, Add, Multiply };
+  // values (src's dtype) and indices (int64) have src's shape: each row along dim sorted stably by
+  // value, NaN greatest (first when descending, last otherwise).
+  virtual void sort(const Tensor& src, int64_t dim, bool descending, const Tensor& values, const Tensor& indices);
+  // values / indices have src's shape with size k along dim: the k largest (or smallest) of each row,
+  // in order when `sorted`, ties in index order.
+  virtual void topk(const Tensor& src, int64_t dim, int64_t k, bool largest, bool sorted, const Tensor& values,
+                    const Tensor& indices);
+  // dst has src's shape and dtype: running sums or products along dim (f16/bf16 accumulate in
+  // float32, float32 in float64, integers in int64 and wrap).
+  virtual void cumulative(CumulativeOp op, const Tensor& src, int64_t dim, const Tensor& dst);
+  // In place: dst[.., index[i..][j][k..], ..] (reduce)= src[i..][j][k..] along dim. index and src have
+  // one shape (src may be expanded) that fits dst outside dim. IndexError for an index out of range,
+  // raised before dst is written.
+  virtual void scatter(ScatterReduce reduce, const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src);
+  // In place: dst.select(dim, index[j]) += alpha * src.select(dim, j), or = for index_copy. index is
+  // 1-D int64/int32 with src.size(dim) entries; dst and src agree outside dim.
+  virtual void index_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha);
+  virtual void index_copy(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src);
 
  protected:
   [[noreturn]] void missing(const char* op, const Tensor& t) const;

@@ -117,6 +117,25 @@ class CpuBackend final : public Backend {
   void scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask,
                                     bool causal, double scale, const Tensor& dst) override {
     cpu::scaled_dot_product_attention(q, k, v, mask, causal, scale, dst);
+  // ---- ordering (issue #3) ----
+  void sort(const Tensor& src, int64_t dim, bool descending, const Tensor& values, const Tensor& indices) override {
+    cpu::sort(src, dim, descending, values, indices);
+  }
+  void topk(const Tensor& src, int64_t dim, int64_t k, bool largest, bool sorted, const Tensor& values,
+            const Tensor& indices) override {
+    cpu::topk(src, dim, k, largest, sorted, values, indices);
+  }
+  void cumulative(CumulativeOp op, const Tensor& src, int64_t dim, const Tensor& dst) override {
+    cpu::cumulative(op, src, dim, dst);
+  }
+  void scatter(ScatterReduce reduce, const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src) override {
+    cpu::scatter(reduce, dst, dim, index, src);
+  }
+  void index_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha) override {
+    cpu::index_add(dst, dim, index, src, alpha);
+  }
+  void index_copy(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src) override {
+    cpu::index_copy(dst, dim, index, src);
   }
 };
 
