@@ -88,6 +88,7 @@ void Backend::resample2d(const Tensor& src, ResampleMode, bool, double, double, 
 void Backend::conv2d(const Tensor& x, const Tensor&, const Tensor&, const Tensor&, const ConvParams&) { missing("conv2d", x); }
 void Backend::conv_transpose2d(const Tensor& x, const Tensor&, const Tensor&, const Tensor&, const ConvParams&) {
   missing("conv_transpose2d", x);
+}
 // ---- attention (issue #3) ----
 void Backend::scaled_dot_product_attention(const Tensor& q, const Tensor&, const Tensor&, const std::optional<Tensor>&,
                                            bool, double, const Tensor&) {

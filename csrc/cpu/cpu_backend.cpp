@@ -106,6 +106,7 @@ class CpuBackend final : public Backend {
   void resample2d(const Tensor& src, ResampleMode mode, bool align_corners, double scale_h, double scale_w,
                   const Tensor& dst) override {
     cpu::resample2d(src, mode, align_corners, scale_h, scale_w, dst);
+  }
   // ---- conv (issue #3) ----
   void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst, const ConvParams& p) override {
     cpu::conv2d(x, w, bias, dst, p);
@@ -113,10 +114,12 @@ class CpuBackend final : public Backend {
   void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst,
                         const ConvParams& p) override {
     cpu::conv_transpose2d(x, w, bias, dst, p);
+  }
   // ---- attention (issue #3) ----
   void scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask,
                                     bool causal, double scale, const Tensor& dst) override {
     cpu::scaled_dot_product_attention(q, k, v, mask, causal, scale, dst);
+  }
   // ---- ordering (issue #3) ----
   void sort(const Tensor& src, int64_t dim, bool descending, const Tensor& values, const Tensor& indices) override {
     cpu::sort(src, dim, descending, values, indices);
