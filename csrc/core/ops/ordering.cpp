@@ -104,9 +104,12 @@ void scatter_(const Tensor& x, int64_t dim, const Tensor& index, const Operand& 
                 " (index may exceed the input only along dim ", dim, ")");
   }
   if (index.numel() == 0) return;
-  const Tensor src = src_in.is_scalar ? expand(full({}, src_in.scalar, x.dtype(), x.device()), index.shape())
-                                      : to_dtype(src_in.tensor, x.dtype());
-  backend_for(x.device(), name).scatter(reduce, x, dim, index, src);
+  // Inputs that share memory with the target are read from a snapshot (rows are written in parallel).
+  const Tensor idx = index.shares_storage(x) ? clone(index) : index;
+  Tensor src = src_in.is_scalar ? expand(full({}, src_in.scalar, x.dtype(), x.device()), index.shape())
+                                : to_dtype(src_in.tensor, x.dtype());
+  if (src.shares_storage(x)) src = clone(src);
+  backend_for(x.device(), name).scatter(reduce, x, dim, idx, src);
 }
 
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Operand& src, Backend::ScatterReduce reduce) {
@@ -138,7 +141,8 @@ void index_along(const char* name, const Tensor& x, int64_t dim, const Tensor& i
                 ": alpha must be an integer for a ", dtype_name(x.dtype()), " input, got ", alpha->d);
   }
   if (idx.numel() == 0) return;
-  const Tensor s = to_dtype(src, x.dtype());
+  const Tensor converted = to_dtype(src, x.dtype());
+  const Tensor s = converted.shares_storage(x) ? clone(converted) : converted;
   Backend& backend = backend_for(x.device(), name);
   if (alpha) backend.index_add(xv, dim, idx, s, *alpha);
   else backend.index_copy(xv, dim, idx, s);
