@@ -231,24 +231,13 @@ void cumulative_rows(const Rows& rows, int64_t length) {
   using A = cum_acc_t<T>;
   const int64_t ds = rows.step[0], ss = rows.step[1];
   for_each_row_run(rows, length, [&](char* const* p, const int64_t* s, int64_t count) {
-    if (count == 1 || std::abs(s[1]) >= std::abs(ss)) {  // rows far apart: one row at a time
-      for (int64_t r = 0; r < count; ++r) {
-        char* d = p[0] + r * s[0];
-        const char* x = p[1] + r * s[1];
-        A acc = Prod ? A(1) : A(0);
-        for (int64_t j = 0; j < length; ++j) {
-          const A v = convert<A>(load<T>(x + j * ss));
-          acc = Prod ? em_mul(acc, v) : em_add(acc, v);
-          store<T>(d + j * ds, convert<T>(acc));
-        }
-      }
-      return;
-    }
-    // Neighbouring rows (a scan along an outer dim) advance together, a block of rows at a time.
-    constexpr int64_t kBlock = 64;
-    A acc[kBlock];
-    for (int64_t r0 = 0; r0 < count; r0 += kBlock) {
-      const int64_t nb = std::min(kBlock, count - r0);
+    // Rows advance together along dim, a block at a time: many rows when they are neighbours (a
+    // scan along an outer dim), a few independent chains when they are far apart.
+    constexpr int64_t kMaxBlock = 64;
+    const int64_t block = std::abs(s[1]) < std::abs(ss) ? kMaxBlock : 4;
+    A acc[kMaxBlock];
+    for (int64_t r0 = 0; r0 < count; r0 += block) {
+      const int64_t nb = std::min(block, count - r0);
       for (int64_t r = 0; r < nb; ++r) acc[r] = Prod ? A(1) : A(0);
       for (int64_t j = 0; j < length; ++j) {
         char* d = p[0] + r0 * s[0] + j * ds;
