@@ -77,7 +77,7 @@ Tensor roll_py(const Tensor& x, py::handle shifts, py::handle dims) {
   return nogil([&] { return roll(x, s, d); });
 }
 
-Tensor repeat_interleave_py(const Tensor& x, py::handle repeats, std::optional<int64_t> dim) {
+Tensor repeat_interleave_impl(const Tensor& x, py::handle repeats, std::optional<int64_t> dim) {
   if (repeats.is_none()) {  // repeat_interleave(repeats_tensor): indices 0.. each repeated
     return nogil([&] {
       const Tensor counts = x.ndim() == 0 ? reshape(x, {1}) : x;
@@ -92,6 +92,18 @@ Tensor repeat_interleave_py(const Tensor& x, py::handle repeats, std::optional<i
   }
   const int64_t r = repeats.cast<int64_t>();
   return nogil([&] { return repeat_interleave(x, r, dim); });
+}
+
+// output_size (torch's hint that saves a device sync) is checked against the result.
+Tensor repeat_interleave_py(const Tensor& x, py::handle repeats, std::optional<int64_t> dim,
+                            std::optional<int64_t> output_size) {
+  Tensor out = repeat_interleave_impl(x, repeats, dim);
+  if (output_size) {
+    const int64_t got = out.ndim() == 0 ? 1 : out.shape()[dim ? wrap_dim(*dim, out.ndim(), "repeat_interleave") : 0];
+    EMBER_CHECK(got == *output_size, Value, "repeat_interleave: output_size ", *output_size,
+                " does not match the repeated size ", got);
+  }
+  return out;
 }
 
 py::object nonzero_py(const Tensor& x, bool as_tuple) {
@@ -191,8 +203,9 @@ void bind_ordering(py::module_& m, TensorClass& cls) {
     return nogil([&] { return repeat(x, s); });
   });
   m.def("repeat_interleave", &repeat_interleave_py, py::arg("input"), py::arg("repeats") = py::none(),
-        py::arg("dim") = py::none());
-  cls.def("repeat_interleave", &repeat_interleave_py, py::arg("repeats") = py::none(), py::arg("dim") = py::none());
+        py::arg("dim") = py::none(), py::kw_only(), py::arg("output_size") = py::none());
+  cls.def("repeat_interleave", &repeat_interleave_py, py::arg("repeats") = py::none(), py::arg("dim") = py::none(),
+          py::kw_only(), py::arg("output_size") = py::none());
 
   // ---- nonzero (replaces the plain binding to add as_tuple), unique ----
   m.attr("nonzero") = py::cpp_function(&nonzero_py, py::name("nonzero"), py::scope(m), py::arg("input"), py::kw_only(),

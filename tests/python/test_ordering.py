@@ -640,6 +640,10 @@ def test_repeat_interleave(dtype):
                          what=f"repeat_interleave tensor dim={dim}")
             got1 = t.repeat_interleave(ember.tensor([2]), dim=dim)
             assert_equal(got1, from_torch(ta.repeat_interleave(torch.tensor([2]), dim=dim), dtype))
+    x = ember.tensor([[1, 2], [3, 4]])
+    assert x.repeat_interleave(ember.tensor([1, 2]), dim=0, output_size=3).tolist() == [[1, 2], [3, 4], [3, 4]]
+    with pytest.raises(ValueError, match="repeat_interleave: output_size 4"):
+        x.repeat_interleave(ember.tensor([1, 2]), dim=0, output_size=4)
     reps = ember.tensor([2, 0, 3], dtype=ember.int32)
     assert ember.repeat_interleave(reps).tolist() == torch.repeat_interleave(torch.tensor([2, 0, 3])).tolist()
 
