@@ -115,8 +115,8 @@ py::object nonzero_py(const Tensor& x, bool as_tuple) {
 }
 
 py::object unique_py(const Tensor& x, bool /*sorted: always*/, bool return_inverse, bool return_counts, py::handle dim) {
-  EMBER_CHECK(dim.is_none(), NotImplemented, "unique: dim is not supported yet (only dim=None, the flattened input)");
-  UniqueResult r = nogil([&] { return unique(x); });
+  const std::optional<int64_t> d = dim.is_none() ? std::nullopt : std::optional<int64_t>(dim.cast<int64_t>());
+  UniqueResult r = nogil([&] { return d ? unique_dim(x, *d) : unique(x); });
   if (!return_inverse && !return_counts) return py::cast(r.values);
   py::list out;
   out.append(py::cast(r.values));

@@ -710,8 +710,27 @@ def test_unique(dtype):
         assert_equal(t.unique(), from_torch(torch.unique(ta), dtype))
         v2, c2 = t.unique(return_counts=True)
         assert_equal(c2, rc.numpy())
-    with pytest.raises(NotImplementedError, match="unique: dim"):
-        ember.unique(ember.zeros(2, 2), dim=0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "int64", "uint8", "bool"])
+def test_unique_dim(dtype):
+    rng = rng_for("unique-dim", dtype)
+    for shape, layout in [((1,), "contig"), ((9,), "contig"), ((6, 3), "contig"), ((3, 7), "T"), ((4, 3, 5), "step"),
+                          ((2, 5, 3), "perm"), ((0, 3), "contig")]:
+        base = __import__("conftest").base_shape(shape, layout)
+        arr = rng.integers(0, 2, size=base).astype(NP_DTYPE[dtype]) if dtype != "bool" else rng.random(base) < 0.5
+        t, a = make_pair(rng, shape, dtype, layout, array=arr)
+        ta = to_torch(a, dtype)
+        for dim in range(-len(shape), len(shape)):
+            if shape[dim] == 0 or 0 in shape:
+                continue
+            values, inverse, counts = ember.unique(t, dim=dim, return_inverse=True, return_counts=True)
+            rv, ri, rc = torch.unique(ta, dim=dim, return_inverse=True, return_counts=True)
+            assert_equal(values, from_torch(rv, dtype), what=f"unique dim={dim} values")
+            assert_equal(inverse, ri.numpy(), what=f"unique dim={dim} inverse")
+            assert_equal(counts, rc.numpy(), what=f"unique dim={dim} counts")
+    with pytest.raises(IndexError, match="unique"):
+        ember.unique(ember.zeros(2, 2), dim=2)
 
 
 def test_one_hot():
