@@ -776,3 +776,17 @@ def test_embedding(dtype):
         F.embedding(ember.tensor([1]), ember.zeros(3))
     with pytest.raises(TypeError, match="embedding: input must be an int64 or int32"):
         F.embedding(ember.tensor([1.0]), w)
+
+
+def test_in_place_targets_must_be_writable():
+    ro = np.zeros((2, 3), np.float32)
+    ro.setflags(write=False)
+    x = ember.from_numpy(ro)
+    with pytest.raises(ValueError, match="scatter: the destination tensor is read-only"):
+        x.scatter_(1, ember.tensor([[0]]), value=1.0)
+    with pytest.raises(ValueError, match="index_add: the destination"):
+        x.index_add_(0, ember.tensor([0]), ember.ones(1, 3))
+    with pytest.raises(ValueError, match="index_copy: the destination has several elements at one memory location"):
+        ember.zeros(1, 3).expand(2, 3).index_copy_(0, ember.tensor([0]), ember.ones(1, 3))
+    # the out-of-place forms work on read-only inputs
+    assert x.scatter(1, ember.tensor([[0]]), value=1.0).tolist()[0] == [1, 0, 0]
