@@ -77,7 +77,7 @@ Tensor roll_py(const Tensor& x, py::handle shifts, py::handle dims) {
   return nogil([&] { return roll(x, s, d); });
 }
 
-Tensor repeat_interleave_py(const Tensor& x, py::handle repeats, std::optional<int64_t> dim) {
+Tensor repeat_interleave_impl(const Tensor& x, py::handle repeats, std::optional<int64_t> dim) {
   if (repeats.is_none()) {  // repeat_interleave(repeats_tensor): indices 0.. each repeated
     return nogil([&] {
       const Tensor counts = x.ndim() == 0 ? reshape(x, {1}) : x;
@@ -94,6 +94,18 @@ Tensor repeat_interleave_py(const Tensor& x, py::handle repeats, std::optional<i
   return nogil([&] { return repeat_interleave(x, r, dim); });
 }
 
+// output_size (torch's hint that saves a device sync) is checked against the result.
+Tensor repeat_interleave_py(const Tensor& x, py::handle repeats, std::optional<int64_t> dim,
+                            std::optional<int64_t> output_size) {
+  Tensor out = repeat_interleave_impl(x, repeats, dim);
+  if (output_size) {
+    const int64_t got = out.ndim() == 0 ? 1 : out.shape()[dim ? wrap_dim(*dim, out.ndim(), "repeat_interleave") : 0];
+    EMBER_CHECK(got == *output_size, Value, "repeat_interleave: output_size ", *output_size,
+                " does not match the repeated size ", got);
+  }
+  return out;
+}
+
 py::object nonzero_py(const Tensor& x, bool as_tuple) {
   if (!as_tuple) return py::cast(nogil([&] { return nonzero(x); }));
   const std::vector<Tensor> cols = nogil([&] { return nonzero_tuple(x); });
@@ -103,8 +115,8 @@ py::object nonzero_py(const Tensor& x, bool as_tuple) {
 }
 
 py::object unique_py(const Tensor& x, bool /*sorted: always*/, bool return_inverse, bool return_counts, py::handle dim) {
-  EMBER_CHECK(dim.is_none(), NotImplemented, "unique: dim is not supported yet (only dim=None, the flattened input)");
-  UniqueResult r = nogil([&] { return unique(x); });
+  const std::optional<int64_t> d = dim.is_none() ? std::nullopt : std::optional<int64_t>(dim.cast<int64_t>());
+  UniqueResult r = nogil([&] { return d ? unique_dim(x, *d) : unique(x); });
   if (!return_inverse && !return_counts) return py::cast(r.values);
   py::list out;
   out.append(py::cast(r.values));
@@ -191,8 +203,9 @@ void bind_ordering(py::module_& m, TensorClass& cls) {
     return nogil([&] { return repeat(x, s); });
   });
   m.def("repeat_interleave", &repeat_interleave_py, py::arg("input"), py::arg("repeats") = py::none(),
-        py::arg("dim") = py::none());
-  cls.def("repeat_interleave", &repeat_interleave_py, py::arg("repeats") = py::none(), py::arg("dim") = py::none());
+        py::arg("dim") = py::none(), py::kw_only(), py::arg("output_size") = py::none());
+  cls.def("repeat_interleave", &repeat_interleave_py, py::arg("repeats") = py::none(), py::arg("dim") = py::none(),
+          py::kw_only(), py::arg("output_size") = py::none());
 
   // ---- nonzero (replaces the plain binding to add as_tuple), unique ----
   m.attr("nonzero") = py::cpp_function(&nonzero_py, py::name("nonzero"), py::scope(m), py::arg("input"), py::kw_only(),

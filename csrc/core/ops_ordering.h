@@ -52,6 +52,8 @@ struct UniqueResult {
 };
 // Sorted unique values of the flattened x.
 UniqueResult unique(const Tensor& x);
+// Unique slices along dim, in lexicographic order; inverse and counts have x.size(dim) / (count,) entries.
+UniqueResult unique_dim(const Tensor& x, int64_t dim);
 
 // Rows of weight (2-D) picked by an int64 / int32 index of any shape: out shape = input.shape + (D,).
 Tensor embedding(const Tensor& input, const Tensor& weight);

@@ -2,6 +2,7 @@
 // Each works on rows along one dim; independent rows run in parallel on the thread pool, and each
 // row is processed in a fixed order, so results do not depend on the thread count.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -167,6 +168,20 @@ void sort_items(Item* a, Item* tmp, int64_t n, int key_bytes) {
   else radix_sort(a, tmp, n, key_bytes);
 }
 
+// Leaves the k smallest items in items[0..k), sorted: insertion into a sorted prefix, which most
+// later items skip after one comparison with the current k-th (for small k).
+template <class Item>
+void select_smallest(Item* items, int64_t n, int64_t k) {
+  std::sort(items, items + k);
+  for (int64_t i = k; i < n; ++i) {
+    if (!(items[i] < items[k - 1])) continue;
+    const Item v = items[i];
+    int64_t p = k - 1;
+    for (; p > 0 && v < items[p - 1]; --p) items[p] = items[p - 1];
+    items[p] = v;
+  }
+}
+
 // Per-row work of sort and topk, shared: fills `items` with the row's keys, then `finish` orders
 // them and writes the outputs.
 template <class T, class Item, class Finish>
@@ -216,11 +231,13 @@ void cumulative_rows(const Rows& rows, int64_t length) {
   using A = cum_acc_t<T>;
   const int64_t ds = rows.step[0], ss = rows.step[1];
   for_each_row_run(rows, length, [&](char* const* p, const int64_t* s, int64_t count) {
-    // Runs of neighbouring rows advance together along dim (rows inner), a block at a time.
-    constexpr int64_t kBlock = 64;
-    A acc[kBlock];
-    for (int64_t r0 = 0; r0 < count; r0 += kBlock) {
-      const int64_t nb = std::min(kBlock, count - r0);
+    // Rows advance together along dim, a block at a time: many rows when they are neighbours (a
+    // scan along an outer dim), a few independent chains when they are far apart.
+    constexpr int64_t kMaxBlock = 64;
+    const int64_t block = std::abs(s[1]) < std::abs(ss) ? kMaxBlock : 4;
+    A acc[kMaxBlock];
+    for (int64_t r0 = 0; r0 < count; r0 += block) {
+      const int64_t nb = std::min(block, count - r0);
       for (int64_t r = 0; r < nb; ++r) acc[r] = Prod ? A(1) : A(0);
       for (int64_t j = 0; j < length; ++j) {
         char* d = p[0] + r0 * s[0] + j * ds;
@@ -319,6 +336,8 @@ void topk(const Tensor& src, int64_t dim, int64_t k, bool largest, bool sorted, 
     sort_rows_with<T, Item>(rows, length, largest, [&](Item* items, Item* tmp, char* v, char* ix, const char* s) {
       if (k * 8 >= length) {
         sort_items(items, tmp, length, static_cast<int>(sizeof(T)));
+      } else if (k <= 32) {
+        if (k > 0) select_smallest(items, length, k);
       } else {
         std::nth_element(items, items + k, items + length);
         if (sorted) std::sort(items, items + k);

@@ -6,6 +6,8 @@ contiguous and strided inputs (transposed, step-sliced, permuted, expanded), eve
 duplicates, and bad arguments.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -369,7 +371,6 @@ def test_scatter_matches_torch(dtype, shapes, reduce):
         pytest.skip("torch's scatter(reduce='add') does not run on bool")
     xs, is_, ss = shapes
     rng = rng_for("scatter", dtype, shapes, reduce)
-    warn = pytest.warns(UserWarning) if reduce else None
     for dim in range(-len(xs), len(xs)):
         d = dim % len(xs)
         size = xs[d]
@@ -391,7 +392,8 @@ def test_scatter_matches_torch(dtype, shapes, reduce):
         # ember side: x transposed twice (a strided view), src sliced
         t = to_ember(x, dtype)
         si = to_ember(src, dtype)
-        with warn or _nullctx():
+        with warnings.catch_warnings():  # torch deprecates scatter(reduce=...) in favour of scatter_reduce
+            warnings.simplefilter("ignore", UserWarning)
             ref = scatter_ref(x, d, index, src, reduce, dtype)
         got = t.scatter(dim, ember.tensor(index), si, reduce=reduce)
         if is_float(dtype) and reduce is not None:
@@ -402,7 +404,8 @@ def test_scatter_matches_torch(dtype, shapes, reduce):
         value = 2 if not is_float(dtype) else 1.5
         if dtype == "bool":
             value = True
-        with warn or _nullctx():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
             ref = scatter_ref(x, d, index, value, reduce, dtype)
         got = ember.scatter(t, dim, ember.tensor(index), value=value, reduce=reduce)
         if is_float(dtype) and reduce is not None:
@@ -418,14 +421,6 @@ def half_sum_tolerance(dtype):
     if dtype == "bfloat16":
         return {"ulps": 2, "atol": 4 * 2.0**-4}
     return {"rtol": 1e-5, "atol": 1e-5}
-
-
-class _nullctx:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
 
 
 def test_scatter_noncontiguous_and_in_place():
@@ -445,6 +440,21 @@ def test_scatter_noncontiguous_and_in_place():
     idx_big = np.stack([index, index], axis=-1)
     got = view.scatter(1, ember.tensor(idx_big)[..., 0], srcv)
     assert_equal(got, ref_base.T[1::2].numpy())
+
+
+def test_inputs_aliasing_the_target():
+    # src / source / index that are views of the target are read before anything is written
+    x = ember.arange(12).reshape(3, 4)
+    t = torch.arange(12).reshape(3, 4)
+    x.scatter_(1, ember.tensor([[1, 0, 3, 2]] * 3), x)
+    t.scatter_(1, torch.tensor([[1, 0, 3, 2]] * 3), t.clone())
+    assert_equal(x, t.numpy())
+    x.index_add_(0, ember.tensor([2, 1, 0]), x)
+    t.index_add_(0, torch.tensor([2, 1, 0]), t.clone())
+    assert_equal(x, t.numpy())
+    y = ember.tensor([[1, 0, 2], [0, 0, 0]])
+    y.scatter_(1, y[0:1], ember.tensor([[7, 8, 9]]))
+    assert y.tolist() == [[8, 7, 9], [0, 0, 0]]
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
@@ -630,6 +640,10 @@ def test_repeat_interleave(dtype):
                          what=f"repeat_interleave tensor dim={dim}")
             got1 = t.repeat_interleave(ember.tensor([2]), dim=dim)
             assert_equal(got1, from_torch(ta.repeat_interleave(torch.tensor([2]), dim=dim), dtype))
+    x = ember.tensor([[1, 2], [3, 4]])
+    assert x.repeat_interleave(ember.tensor([1, 2]), dim=0, output_size=3).tolist() == [[1, 2], [3, 4], [3, 4]]
+    with pytest.raises(ValueError, match="repeat_interleave: output_size 4"):
+        x.repeat_interleave(ember.tensor([1, 2]), dim=0, output_size=4)
     reps = ember.tensor([2, 0, 3], dtype=ember.int32)
     assert ember.repeat_interleave(reps).tolist() == torch.repeat_interleave(torch.tensor([2, 0, 3])).tolist()
 
@@ -696,8 +710,27 @@ def test_unique(dtype):
         assert_equal(t.unique(), from_torch(torch.unique(ta), dtype))
         v2, c2 = t.unique(return_counts=True)
         assert_equal(c2, rc.numpy())
-    with pytest.raises(NotImplementedError, match="unique: dim"):
-        ember.unique(ember.zeros(2, 2), dim=0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "int64", "uint8", "bool"])
+def test_unique_dim(dtype):
+    rng = rng_for("unique-dim", dtype)
+    for shape, layout in [((1,), "contig"), ((9,), "contig"), ((6, 3), "contig"), ((3, 7), "T"), ((4, 3, 5), "step"),
+                          ((2, 5, 3), "perm"), ((0, 3), "contig")]:
+        base = __import__("conftest").base_shape(shape, layout)
+        arr = rng.integers(0, 2, size=base).astype(NP_DTYPE[dtype]) if dtype != "bool" else rng.random(base) < 0.5
+        t, a = make_pair(rng, shape, dtype, layout, array=arr)
+        ta = to_torch(a, dtype)
+        for dim in range(-len(shape), len(shape)):
+            if shape[dim] == 0 or 0 in shape:
+                continue
+            values, inverse, counts = ember.unique(t, dim=dim, return_inverse=True, return_counts=True)
+            rv, ri, rc = torch.unique(ta, dim=dim, return_inverse=True, return_counts=True)
+            assert_equal(values, from_torch(rv, dtype), what=f"unique dim={dim} values")
+            assert_equal(inverse, ri.numpy(), what=f"unique dim={dim} inverse")
+            assert_equal(counts, rc.numpy(), what=f"unique dim={dim} counts")
+    with pytest.raises(IndexError, match="unique"):
+        ember.unique(ember.zeros(2, 2), dim=2)
 
 
 def test_one_hot():
@@ -743,3 +776,17 @@ def test_embedding(dtype):
         F.embedding(ember.tensor([1]), ember.zeros(3))
     with pytest.raises(TypeError, match="embedding: input must be an int64 or int32"):
         F.embedding(ember.tensor([1.0]), w)
+
+
+def test_in_place_targets_must_be_writable():
+    ro = np.zeros((2, 3), np.float32)
+    ro.setflags(write=False)
+    x = ember.from_numpy(ro)
+    with pytest.raises(ValueError, match="scatter: the destination tensor is read-only"):
+        x.scatter_(1, ember.tensor([[0]]), value=1.0)
+    with pytest.raises(ValueError, match="index_add: the destination"):
+        x.index_add_(0, ember.tensor([0]), ember.ones(1, 3))
+    with pytest.raises(ValueError, match="index_copy: the destination has several elements at one memory location"):
+        ember.zeros(1, 3).expand(2, 3).index_copy_(0, ember.tensor([0]), ember.ones(1, 3))
+    # the out-of-place forms work on read-only inputs
+    assert x.scatter(1, ember.tensor([[0]]), value=1.0).tolist()[0] == [1, 0, 0]

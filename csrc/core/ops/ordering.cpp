@@ -104,9 +104,12 @@ void scatter_(const Tensor& x, int64_t dim, const Tensor& index, const Operand& 
                 " (index may exceed the input only along dim ", dim, ")");
   }
   if (index.numel() == 0) return;
-  const Tensor src = src_in.is_scalar ? expand(full({}, src_in.scalar, x.dtype(), x.device()), index.shape())
-                                      : to_dtype(src_in.tensor, x.dtype());
-  backend_for(x.device(), name).scatter(reduce, x, dim, index, src);
+  // Inputs that share memory with the target are read from a snapshot (rows are written in parallel).
+  const Tensor idx = index.shares_storage(x) ? clone(index) : index;
+  Tensor src = src_in.is_scalar ? expand(full({}, src_in.scalar, x.dtype(), x.device()), index.shape())
+                                : to_dtype(src_in.tensor, x.dtype());
+  if (src.shares_storage(x)) src = clone(src);
+  backend_for(x.device(), name).scatter(reduce, x, dim, idx, src);
 }
 
 Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Operand& src, Backend::ScatterReduce reduce) {
@@ -138,7 +141,8 @@ void index_along(const char* name, const Tensor& x, int64_t dim, const Tensor& i
                 ": alpha must be an integer for a ", dtype_name(x.dtype()), " input, got ", alpha->d);
   }
   if (idx.numel() == 0) return;
-  const Tensor s = to_dtype(src, x.dtype());
+  const Tensor converted = to_dtype(src, x.dtype());
+  const Tensor s = converted.shares_storage(x) ? clone(converted) : converted;
   Backend& backend = backend_for(x.device(), name);
   if (alpha) backend.index_add(xv, dim, idx, s, *alpha);
   else backend.index_copy(xv, dim, idx, s);
@@ -315,6 +319,49 @@ UniqueResult unique(const Tensor& x) {
   r.inverse = reshape(r.inverse, x.shape());
   r.counts = zeros({r.values.numel()}, DType::I64, x.device());
   index_add_(r.counts, 0, group, ones({n}, DType::I64, x.device()), Scalar::from_int(1));
+  return r;
+}
+
+UniqueResult unique_dim(const Tensor& x, int64_t dim_in) {
+  EMBER_CHECK(x.ndim() > 0, Value, "unique: dim needs a tensor with at least 1 dim, got a 0-d tensor");
+  const int64_t dim = wrap_dim(dim_in, x.ndim(), "unique");
+  const int64_t n = x.shape()[dim];
+  // Slices along dim as the rows of an (n, m) matrix.
+  Dims order{dim};
+  for (int64_t d = 0; d < x.ndim(); ++d) {
+    if (d != dim) order.push_back(d);
+  }
+  const Tensor moved = permute(x, order);
+  const Tensor rows = reshape(moved, {n, n == 0 ? 0 : x.numel() / n});
+  const int64_t m = rows.shape()[1];
+  // Lexicographic order of the rows: stable sorts by each column, the last column first.
+  Tensor perm = arange(Scalar::from_int(0), Scalar::from_int(n), Scalar::from_int(1), DType::I64, x.device());
+  for (int64_t c = m - 1; c >= 0 && n > 1; --c) {
+    const Tensor key = index_select(select(rows, 1, c), 0, perm);
+    perm = index_select(perm, 0, argsort(key, 0, false));
+  }
+  const Tensor sorted_rows = index_select(rows, 0, perm);
+  Tensor starts = full({n}, Scalar::from_bool(true), DType::Bool, x.device());
+  if (n > 1 && m > 0) {
+    const Tensor differs = binary(BinaryOp::Ne, slice(sorted_rows, 0, 1, n, 1), slice(sorted_rows, 0, 0, n - 1, 1));
+    starts = cat({full({1}, Scalar::from_bool(true), DType::Bool, x.device()), reduce(ReduceOp::Any, differs, Dims{1}, false)}, 0);
+  } else if (n > 1) {
+    starts = cat({full({1}, Scalar::from_bool(true), DType::Bool, x.device()),
+                  full({n - 1}, Scalar::from_bool(false), DType::Bool, x.device())}, 0);
+  }
+  const Tensor group = binary(BinaryOp::Sub, cumsum(starts, 0, DType::I64), Scalar::from_int(1));
+  UniqueResult r;
+  Dims out_moved = moved.shape();
+  const Tensor firsts = reshape(nonzero(starts), {-1});
+  out_moved[0] = firsts.numel();
+  const Tensor picked = reshape(index_select(sorted_rows, 0, firsts), out_moved);
+  Dims back(order.size(), 0);
+  for (size_t i = 0; i < order.size(); ++i) back[static_cast<size_t>(order[i])] = static_cast<int64_t>(i);
+  r.values = contiguous(permute(picked, back));
+  r.inverse = empty({n}, DType::I64, x.device());
+  if (n > 0) index_copy_(r.inverse, 0, perm, group);
+  r.counts = zeros({firsts.numel()}, DType::I64, x.device());
+  if (n > 0) index_add_(r.counts, 0, group, ones({n}, DType::I64, x.device()), Scalar::from_int(1));
   return r;
 }
 
