@@ -67,6 +67,14 @@ struct GemmArgs {
 
 // Throws ember::Error(kind) with `message`. Defined in a baseline TU so kernels never instantiate
 // the error-formatting templates themselves.
+// The ErrorKind (core/error.h, which kernel TUs may not include) that kernel_error raises.
+enum KernelErrorKind : int {
+  kKernelValueError = 0,
+  kKernelTypeError = 1,
+  kKernelIndexError = 2,
+  kKernelRuntimeError = 3,
+  kKernelNotImplemented = 4,
+};
 [[noreturn]] void kernel_error(int error_kind, const char* message);
 
 }  // namespace ember::cpu

@@ -49,6 +49,12 @@ const KernelTable& kernels() {
   return active;
 }
 
+static_assert(kKernelValueError == static_cast<int>(ErrorKind::Value) &&
+              kKernelTypeError == static_cast<int>(ErrorKind::Type) &&
+              kKernelIndexError == static_cast<int>(ErrorKind::Index) &&
+              kKernelRuntimeError == static_cast<int>(ErrorKind::Runtime) &&
+              kKernelNotImplemented == static_cast<int>(ErrorKind::NotImplemented));
+
 void kernel_error(int error_kind, const char* message) {
   throw Error(static_cast<ErrorKind>(error_kind), message);
 }

@@ -30,7 +30,6 @@ inline namespace EMBER_ISA_NS {
 namespace gemm {
 namespace {
 
-constexpr int kErrorType = 1;  // ember::ErrorKind::Type (core/error.h is off limits in kernel TUs)
 
 // ---- per-thread scratch: 64-byte aligned, grown on demand, kept for the next call ----------------
 struct Buffer {
@@ -421,7 +420,7 @@ void gemm_typed(const GemmArgs& args) {
 void gemm_kernel(const GemmArgs& args) {
   const DType dt = args.dtype;
   if (dt != DType::F32 && dt != DType::F64 && dt != DType::F16 && dt != DType::BF16) {
-    kernel_error(kErrorType, "matmul: dtype not supported (needs float32, float64, float16 or bfloat16)");
+    kernel_error(kKernelTypeError, "matmul: dtype not supported (needs float32, float64, float16 or bfloat16)");
   }
   if (args.batch <= 0 || args.M <= 0 || args.N <= 0) return;
   switch (dt) {

@@ -113,7 +113,7 @@ void binary_float_dtypes(BinaryOp op, DType dtype, const ElementwiseLoop& loop) 
     EMBER_BINARY_ARITH_OPS(EMBER_CASE)
     EMBER_BINARY_FLOAT_OPS(EMBER_CASE)
 #undef EMBER_CASE
-    default: kernel_error(4 /* Runtime */, "binary: unexpected op for the SIMD float kernels");
+    default: kernel_error(kKernelNotImplemented, "binary: unexpected op for the SIMD float kernels");
   }
 }
 #endif

@@ -160,7 +160,7 @@ void depthwise(const ConvArgs& a) {
     case DType::F32: depthwise_typed<float>(a); break;
     case DType::F16: depthwise_typed<f16>(a); break;
     case DType::BF16: depthwise_typed<bf16>(a); break;
-    default: kernel_error(1, "conv: dtype not supported (needs float32, float16 or bfloat16)");
+    default: kernel_error(kKernelTypeError, "conv: dtype not supported (needs float32, float16 or bfloat16)");
   }
 }
 

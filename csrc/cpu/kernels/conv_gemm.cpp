@@ -307,7 +307,7 @@ void conv_kernel(const ConvArgs& a) {
     case DType::F32: conv_gemm<float>(a); break;
     case DType::F16: conv_gemm<f16>(a); break;
     case DType::BF16: conv_gemm<bf16>(a); break;
-    default: kernel_error(1, "conv: dtype not supported (needs float32, float16 or bfloat16)");
+    default: kernel_error(kKernelTypeError, "conv: dtype not supported (needs float32, float16 or bfloat16)");
   }
 }
 

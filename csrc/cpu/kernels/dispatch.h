@@ -26,7 +26,7 @@ template <class T> constexpr bool is_int_v = std::is_integral_v<T> && !std::is_s
 template <class F>
 void dispatch(DType dtype, const char* what, F&& f) {
   const bool handled = visit_dtype(dtype, [&](auto tag) -> bool { return f(tag); });
-  if (!handled) kernel_error(4 /* Runtime */, what);
+  if (!handled) kernel_error(kKernelNotImplemented, what);
 }
 
 }  // namespace EMBER_ISA_NS

@@ -21,7 +21,7 @@ template <class C>
 struct Scratch {
   C* p;
   explicit Scratch(int64_t n) : p(static_cast<C*>(std::malloc(sizeof(C) * static_cast<size_t>(n > 0 ? n : 1)))) {
-    if (!p) kernel_error(3 /* Runtime */, "pooling: out of memory for a scratch buffer");
+    if (!p) kernel_error(kKernelRuntimeError, "pooling: out of memory for a scratch buffer");
   }
   ~Scratch() { std::free(p); }
   Scratch(const Scratch&) = delete;

@@ -63,7 +63,7 @@ void run(const ElementwiseLoop& loop) {
   });
 }
 
-[[noreturn]] void unsupported(const char* what) { kernel_error(4 /* Runtime */, what); }
+[[noreturn]] void unsupported(const char* what) { kernel_error(kKernelNotImplemented, what); }
 
 template <class Op>
 void float_op(DType dtype, const ElementwiseLoop& loop) {
