@@ -43,7 +43,7 @@ ConvArgs make_args(const Tensor& x, const Tensor& w, const Tensor& bias, const T
 
 // dst (N, C, H, W), any strides: bias[c] everywhere, or zeros.
 void fill_bias(const Tensor& dst, const Tensor& bias) {
-  const size_t isz = dst.itemsize();
+  const int64_t isz = static_cast<int64_t>(dst.itemsize());
   const Dims& sh = dst.shape();
   const Dims& st = dst.strides();
   char* base = static_cast<char*>(dst.data_ptr());
@@ -53,7 +53,7 @@ void fill_bias(const Tensor& dst, const Tensor& bias) {
       const char* v = bias.defined() ? static_cast<const char*>(bias.data_ptr()) + c * bias.strides()[0] * isz : zero;
       for (int64_t i = 0; i < sh[2]; ++i) {
         for (int64_t j = 0; j < sh[3]; ++j) {
-          std::memcpy(base + (n * st[0] + c * st[1] + i * st[2] + j * st[3]) * static_cast<int64_t>(isz), v, isz);
+          std::memcpy(base + (n * st[0] + c * st[1] + i * st[2] + j * st[3]) * isz, v, static_cast<size_t>(isz));
         }
       }
     }
