@@ -100,7 +100,7 @@ class Backend {
   virtual void conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst, const ConvParams& p);
   // The transposed convolution (the gradient of conv2d with respect to its input): x: (N, C_in, H, W),
   // any strides; w: contiguous (C_in, C_out / groups, KH, KW); dst: contiguous (N, C_out, OH, OW), where
-  // OH = (H - 1) * stride - padding + dilation * (KH - 1) + 1 + the output padding (past the end).
+  // OH = (H - 1) * stride - 2 * padding + dilation * (KH - 1) + 1 + the output padding (past the end).
   virtual void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& dst,
                                 const ConvParams& p);
   // ---- attention (issue #3) ----

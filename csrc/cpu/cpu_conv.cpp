@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <vector>
 
 #include "cpu/cpu_backend.h"
 #include "cpu/kernel_table.h"
+#include "cpu/thread_pool.h"
 
 namespace ember::cpu {
 
@@ -41,7 +43,7 @@ ConvArgs make_args(const Tensor& x, const Tensor& w, const Tensor& bias, const T
 
 // dst (N, C, H, W), any strides: bias[c] everywhere, or zeros.
 void fill_bias(const Tensor& dst, const Tensor& bias) {
-  const size_t isz = dst.itemsize();
+  const int64_t isz = static_cast<int64_t>(dst.itemsize());
   const Dims& sh = dst.shape();
   const Dims& st = dst.strides();
   char* base = static_cast<char*>(dst.data_ptr());
@@ -51,7 +53,7 @@ void fill_bias(const Tensor& dst, const Tensor& bias) {
       const char* v = bias.defined() ? static_cast<const char*>(bias.data_ptr()) + c * bias.strides()[0] * isz : zero;
       for (int64_t i = 0; i < sh[2]; ++i) {
         for (int64_t j = 0; j < sh[3]; ++j) {
-          std::memcpy(base + (n * st[0] + c * st[1] + i * st[2] + j * st[3]) * static_cast<int64_t>(isz), v, isz);
+          std::memcpy(base + (n * st[0] + c * st[1] + i * st[2] + j * st[3]) * isz, v, static_cast<size_t>(isz));
         }
       }
     }
@@ -109,20 +111,34 @@ PhaseAxis phase_axis(int64_t phase, int64_t stride, int64_t padding, int64_t dil
   return a;
 }
 
-// Phase weight wp (C_out, C_in_g, TH, TW) from w (C_in, C_out_g, KH, KW); E: the element's bits.
+// One output phase of a transposed convolution: its taps per axis and its weight.
+struct Phase {
+  int64_t ph = 0, pw = 0;
+  PhaseAxis h, w;
+  Tensor weight;  // (C_out, C_in_g, TH, TW); undefined when no tap reaches the phase
+};
+
+// Fills every phase's weight from w (C_in, C_out_g, KH, KW) in one pass over w (each phase takes a
+// few taps of every line of w); E: the element's bits.
 template <class E>
-void gather_phase_weight(const E* w, E* wp, int64_t groups, int64_t C_in_g, int64_t C_out_g, int64_t KH, int64_t KW,
-                         const SmallVec<int64_t, 16>& th, const SmallVec<int64_t, 16>& tw) {
-  for (int64_t g = 0; g < groups; ++g) {
-    for (int64_t co = 0; co < C_out_g; ++co) {
-      for (int64_t ci = 0; ci < C_in_g; ++ci) {
-        const E* s = w + ((g * C_in_g + ci) * C_out_g + co) * KH * KW;
-        for (int64_t kh : th) {
-          for (int64_t kw : tw) *wp++ = s[kh * KW + kw];
+void gather_phase_weights(const E* w, std::vector<Phase>& phases, int64_t groups, int64_t C_in_g, int64_t C_out_g,
+                          int64_t KH, int64_t KW) {
+  parallel_for(groups * C_out_g, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {  // row = g * C_out_g + co
+      const int64_t g = row / C_out_g, co = row % C_out_g;
+      for (Phase& phase : phases) {
+        if (!phase.weight.defined()) continue;
+        const int64_t taps = static_cast<int64_t>(phase.h.taps.size() * phase.w.taps.size());
+        E* d = phase.weight.data<E>() + row * C_in_g * taps;
+        for (int64_t ci = 0; ci < C_in_g; ++ci) {
+          const E* s = w + ((g * C_in_g + ci) * C_out_g + co) * KH * KW;
+          for (int64_t kh : phase.h.taps) {
+            for (int64_t kw : phase.w.taps) *d++ = s[kh * KW + kw];
+          }
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace
@@ -134,33 +150,42 @@ void conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& bias, cons
   const int64_t C_in = w.shape()[0], C_out_g = w.shape()[1], KH = w.shape()[2], KW = w.shape()[3];
   const int64_t groups = p.groups, C_in_g = C_in / groups, C_out = C_out_g * groups;
   const int64_t OH = dst.shape()[2], OW = dst.shape()[3];
+  std::vector<Phase> phases;
   for (int64_t ph = 0; ph < std::min(p.stride[0], OH); ++ph) {
-    const PhaseAxis ah = phase_axis(ph, p.stride[0], p.padding[0], p.dilation[0], KH, OH);
     for (int64_t pw = 0; pw < std::min(p.stride[1], OW); ++pw) {
-      const PhaseAxis aw = phase_axis(pw, p.stride[1], p.padding[1], p.dilation[1], KW, OW);
-      Tensor out = dst.with_layout(Layout{{dst.shape()[0], C_out, ah.out, aw.out},
-                                          {dst.strides()[0], dst.strides()[1], dst.strides()[2] * p.stride[0],
-                                           dst.strides()[3] * p.stride[1]},
-                                          dst.offset() + ph * dst.strides()[2] + pw * dst.strides()[3]});
-      const int64_t TH = static_cast<int64_t>(ah.taps.size()), TW = static_cast<int64_t>(aw.taps.size());
-      if (TH == 0 || TW == 0) {  // no tap reaches these outputs: bias only
-        fill_bias(out, bias);
-        continue;
+      Phase phase;
+      phase.ph = ph;
+      phase.pw = pw;
+      phase.h = phase_axis(ph, p.stride[0], p.padding[0], p.dilation[0], KH, OH);
+      phase.w = phase_axis(pw, p.stride[1], p.padding[1], p.dilation[1], KW, OW);
+      const int64_t TH = static_cast<int64_t>(phase.h.taps.size()), TW = static_cast<int64_t>(phase.w.taps.size());
+      if (TH > 0 && TW > 0) {
+        phase.weight = Tensor::empty({C_out, C_in_g, TH, TW}, w.dtype(), w.device(), "conv_transpose2d");
       }
-      const Tensor wp = Tensor::empty({C_out, C_in_g, TH, TW}, w.dtype(), w.device(), "conv_transpose2d");
-      if (w.itemsize() == 4) {
-        gather_phase_weight(w.data<uint32_t>(), wp.data<uint32_t>(), groups, C_in_g, C_out_g, KH, KW, ah.taps, aw.taps);
-      } else {
-        gather_phase_weight(w.data<uint16_t>(), wp.data<uint16_t>(), groups, C_in_g, C_out_g, KH, KW, ah.taps, aw.taps);
-      }
-      ConvArgs a = make_args(x, wp, bias, out);
-      a.groups = groups;
-      a.pad_h = ah.pad;
-      a.pad_w = aw.pad;
-      a.dil_h = ah.dil;
-      a.dil_w = aw.dil;
-      kernels().conv(a);
+      phases.push_back(std::move(phase));
     }
+  }
+  if (w.itemsize() == 4) {
+    gather_phase_weights(w.data<uint32_t>(), phases, groups, C_in_g, C_out_g, KH, KW);
+  } else {
+    gather_phase_weights(w.data<uint16_t>(), phases, groups, C_in_g, C_out_g, KH, KW);
+  }
+  for (const Phase& phase : phases) {
+    const Tensor out = dst.with_layout(Layout{{dst.shape()[0], C_out, phase.h.out, phase.w.out},
+                                              {dst.strides()[0], dst.strides()[1], dst.strides()[2] * p.stride[0],
+                                               dst.strides()[3] * p.stride[1]},
+                                              dst.offset() + phase.ph * dst.strides()[2] + phase.pw * dst.strides()[3]});
+    if (!phase.weight.defined()) {  // no tap reaches these outputs: bias only
+      fill_bias(out, bias);
+      continue;
+    }
+    ConvArgs a = make_args(x, phase.weight, bias, out);
+    a.groups = groups;
+    a.pad_h = phase.h.pad;
+    a.pad_w = phase.w.pad;
+    a.dil_h = phase.h.dil;
+    a.dil_w = phase.w.dil;
+    kernels().conv(a);
   }
 }
 

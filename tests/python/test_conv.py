@@ -320,3 +320,22 @@ def test_conv_workspace_is_bounded():
         ref = (xp[:, oh:oh + 3, ow:ow + 3] * w64[co]).sum()
         mag = (np.abs(xp[:, oh:oh + 3, ow:ow + 3]) * np.abs(w64[co])).sum()
         assert abs(got[0, co, oh, ow] - ref) <= SUM_RTOL * mag
+
+
+def test_conv_negative_strides():
+    # numpy views walking backwards (negative strides) for the input, weight and bias
+    rng = rng_for("negative strides")
+    x64 = rng.uniform(-1, 1, size=(2, 4, 9, 12)).astype(np.float32)
+    w64 = rng.uniform(-1, 1, size=(6, 2, 3, 3)).astype(np.float32)
+    b64 = rng.uniform(-1, 1, size=(6,)).astype(np.float32)
+    xr, wr, br = x64[:, ::-1, :, ::-1], w64[::-1, :, ::-1], b64[::-1]
+    x, w, b = ember.from_numpy(xr), ember.from_numpy(wr), ember.from_numpy(br)
+    out = EF.conv2d(x, w, b, 1, 1, 1, 2)
+    ref = lambda tx, tw, tb: F.conv2d(tx, tw, tb, 1, 1, 1, 2)  # noqa: E731
+    check(out, ref, xr.astype(np.float64), wr.astype(np.float64), br.astype(np.float64), "float32")
+    xt = ember.from_numpy(x64[:, :, ::-1])
+    wt = ember.from_numpy(w64[:4, ::-1].copy())
+    out = EF.conv_transpose2d(xt, wt, b[:4], 2, 1, 1, 2)
+    ref = lambda tx, tw, tb: F.conv_transpose2d(tx, tw, tb, 2, 1, 1, 2)  # noqa: E731
+    check(out, ref, x64[:, :, ::-1].astype(np.float64), w64[:4, ::-1].astype(np.float64),
+          br[:4].astype(np.float64), "float32")

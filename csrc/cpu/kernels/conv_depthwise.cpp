@@ -30,6 +30,7 @@ void valid_range(int64_t ow0, int64_t len, int64_t sw, int64_t off, int64_t W, i
 }
 
 constexpr int64_t kMaxRows = 64;
+constexpr int64_t kMaxCacheRows = 256;
 
 // acc[t] = b + sum of taps for output (oh, ow0 + t), t < len, as KH x KW passes over acc (any
 // stride, any x layout).
@@ -62,22 +63,37 @@ void row_in_passes(const ConvArgs& a, const S* xc, const float* wf, float b, int
   }
 }
 
-// The same for stride 1: the input rows the chunk reads are copied (converted to float32, zero
-// padded) into `rows` (pitch floats apart), then 2 vectors of outputs at a time accumulate every tap
-// in registers. acc and each row have at least 2 vectors of slack past the chunk.
+// Zero-padded float32 copies of the input rows a chunk of output columns reads, kept while later
+// output rows need them: input row ih lives in slot ih % count (count = the rows one output row
+// spans, so the rows of one output row never share a slot).
+struct RowCache {
+  float* rows;
+  int64_t* tags;  // the input row each slot holds, -1 for none
+  int64_t count, pitch;
+};
+
+// The same for stride 1: the input rows are taken from `cache` (filled on first use), then 2
+// vectors of outputs at a time accumulate every tap in registers. acc and each cached row have at
+// least 2 vectors of slack past the chunk.
 template <class S>
 void row_in_registers(const ConvArgs& a, const S* xc, const float* wf, float b, int64_t oh, int64_t ow0, int64_t len,
-                      float* rows, int64_t pitch, float* acc) {
+                      const RowCache& cache, float* acc) {
   using V = Vec<float>;
   constexpr int VW = V::W;
   const int64_t KW = a.KW, dw = a.dil_w;
   const int64_t span = len + (KW - 1) * dw;  // row u holds input column ow0 - pad_w + u
   const float* wrows[kMaxRows];
+  const float* rows[kMaxRows];
   int nrows = 0;
   for (int64_t kh = 0; kh < a.KH; ++kh) {
     const int64_t ih = oh * a.stride_h - a.pad_h + kh * a.dil_h;
     if (ih < 0 || ih >= a.H) continue;
-    float* d = rows + nrows * pitch;
+    const int64_t slot = ih % cache.count;
+    float* d = cache.rows + slot * cache.pitch;
+    rows[nrows] = d;
+    wrows[nrows++] = wf + kh * KW;
+    if (cache.tags[slot] == ih) continue;
+    cache.tags[slot] = ih;
     const S* src = xc + ih * a.x_strides[2];
     const int64_t first = ow0 - a.pad_w;
     const int64_t lo = std::clamp<int64_t>(-first, 0, span), hi = std::clamp<int64_t>(a.W - first, lo, span);
@@ -88,12 +104,11 @@ void row_in_registers(const ConvArgs& a, const S* xc, const float* wf, float b, 
     }
     for (; u < hi; ++u) d[u] = gemm::to_f32(src[(first + u) * a.x_strides[3]]);
     for (; u < span + 2 * VW; ++u) d[u] = 0.0f;
-    wrows[nrows++] = wf + kh * KW;
   }
   for (int64_t t = 0; t < len; t += 2 * VW) {
     auto v0 = V::set1(b), v1 = V::set1(b);
     for (int r = 0; r < nrows; ++r) {
-      const float* s = rows + r * pitch + t;
+      const float* s = rows[r] + t;
       for (int64_t kw = 0; kw < KW; ++kw) {
         const auto wv = V::set1(wrows[r][kw]);
         v0 = V::fma(wv, V::load(s + kw * dw), v0);
@@ -115,27 +130,31 @@ void depthwise_typed(const ConvArgs& a) {
   const int64_t chunk = std::min(kChunk, a.OW);
   const int64_t chunks = ceil_div(a.OW, chunk);
   constexpr int64_t kSlack = 2 * Vec<float>::W;
-  const bool fast = a.stride_w == 1 && a.KH <= kMaxRows;
+  const int64_t cache_rows = (a.KH - 1) * a.dil_h + 1;
+  const bool fast = a.stride_w == 1 && a.KH <= kMaxRows && cache_rows <= kMaxCacheRows;
   const int64_t pitch = fast ? (chunk + (a.KW - 1) * a.dil_w + kSlack + 15) / 16 * 16 : 0;
-  const int64_t floats = (chunk + kSlack) + KK + a.KH * pitch;
+  auto round16 = [](int64_t v) { return (v + 15) / 16 * 16; };
+  const int64_t floats = round16(chunk + kSlack) + round16(KK) + (fast ? cache_rows * pitch + cache_rows * 2 : 0);
   parallel_for(a.N * a.C_out, 1, [&](int64_t begin, int64_t end) {
     // acc (one chunk of an output row), the plane's weights in float32, padded input rows.
     float* buf = static_cast<float*>(::operator new(static_cast<size_t>(floats) * sizeof(float), std::align_val_t(64)));
     conv_workspace_changed(floats * int64_t(sizeof(float)));
     float* acc = buf;
-    float* wf = buf + chunk + kSlack;
-    float* rows = wf + KK;
+    float* wf = buf + round16(chunk + kSlack);
+    RowCache cache{wf + round16(KK), nullptr, cache_rows, pitch};
+    cache.tags = reinterpret_cast<int64_t*>(cache.rows + (fast ? cache_rows * pitch : 0));
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / a.C_out, co = plane % a.C_out;
       const S* xc = x + n * a.x_strides[0] + (co / mult) * a.x_strides[1];
       for (int64_t k = 0; k < KK; ++k) wf[k] = gemm::to_f32(w[co * KK + k]);
       const float b = bias ? gemm::to_f32(bias[co * a.bias_stride]) : 0.0f;
       S* yplane = y + n * a.y_strides[0] + co * a.y_strides[1];
-      for (int64_t oh = 0; oh < a.OH; ++oh) {
-        for (int64_t c = 0; c < chunks; ++c) {
-          const int64_t ow0 = c * chunk, len = std::min(chunk, a.OW - ow0);
+      for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t ow0 = c * chunk, len = std::min(chunk, a.OW - ow0);
+        if (fast) std::fill(cache.tags, cache.tags + cache_rows, int64_t(-1));
+        for (int64_t oh = 0; oh < a.OH; ++oh) {
           if (fast) {
-            row_in_registers(a, xc, wf, b, oh, ow0, len, rows, pitch, acc);
+            row_in_registers(a, xc, wf, b, oh, ow0, len, cache, acc);
           } else {
             row_in_passes(a, xc, wf, b, oh, ow0, len, acc);
           }
