@@ -123,13 +123,18 @@ def mask_shape(kind, B, H, L, S):
     return {"qk": (L, S), "11qk": (1, 1, L, S), "b11k": (B, 1, 1, S), "bhqk": (B, H, L, S), "hqk": (H, L, S), "1k": (1, S)}[kind]
 
 
+# (batch, heads, kv_heads, q_len, kv_len, head_dim): many rows per block, and the few-row (decode) path
+MASK_CASES = [(2, 6, 2, 11, 37, 24), (2, 4, 4, 3, 37, 20), (1, 8, 2, 1, 70, 9)]
+
+
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("mask_dtype", ["bool", "float32", "same"])
 @pytest.mark.parametrize("kind", MASK_SHAPES)
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_masks(kind, mask_dtype, causal, dtype):
-    B, H, Hk, L, S, E = 2, 6, 2, 11, 37, 24
-    rng = rng_for("mask", kind, mask_dtype, causal, dtype)
+@pytest.mark.parametrize("case", MASK_CASES, ids=lambda c: "b{}h{}kv{}q{}k{}e{}".format(*c))
+def test_masks(case, kind, mask_dtype, causal, dtype):
+    B, H, Hk, L, S, E = case
+    rng = rng_for("mask", case, kind, mask_dtype, causal, dtype)
     q, tq = ember_input(rng, (B, H, L, E), dtype)
     k, tk = ember_input(rng, (B, Hk, S, E), dtype)
     v, tv = ember_input(rng, (B, Hk, S, E), dtype)
