@@ -9,6 +9,9 @@
 // packed Q^T block is loaded as vectors, k is broadcast element by element straight from its rows
 // (nothing transposed), and the softmax's max / exp / sum run across queries without horizontal
 // reductions. P V then accumulates into the block's output rows, vectorised along v's head dim.
+// Blocks of at most 4 rows (decode) would leave most lanes empty that way: they compute scores as
+// dot products along the head dim (W keys reduced into one vector at once) and the softmax along
+// the keys instead; P V is the same, each v row loaded once for all rows.
 // float16 / bfloat16 k and v tiles are converted to float32 once per tile; all math is in the
 // compute type (float32, or float64 in the baseline build).
 //
