@@ -352,7 +352,7 @@ class Attention {
       if (few) {
         scores_few(b, kvh, j0, nk, qt, Ep, R, kbuf, st);
       } else {
-        scores(b, kvh, j0, nk, qt, Rp, kbuf, st);
+        scores(b, kvh, j0, nk, qt, Rp, R, limit, kbuf, st);
       }
       mask_scores(R, ld_key, ld_row, j0, nk, limit, mask_row, st);
       if (few) {
@@ -365,7 +365,7 @@ class Attention {
         const V s(alpha[r]);
         for (int64_t c = 0; c < Evp; c += W) (V::load(o + r * Evp + c) * s).store(o + r * Evp + c);
       }
-      accumulate(b, kvh, j0, nk, st, ld_key, ld_row, R, vbuf, o);
+      accumulate(b, kvh, j0, nk, st, ld_key, ld_row, R, limit, vbuf, o);
     }
 
     if (partial) {
@@ -378,7 +378,15 @@ class Attention {
   }
 
   // st[j * Rp + r] = (scale q_r) . k_{j0 + j} for j < nk.
-  void scores(int64_t b, int64_t kvh, int64_t j0, int64_t nk, const C* qt, int64_t Rp, C* kbuf, C* st) const {
+  // Keys of the tile [j0, j0 + nk) that rows [r0, r1) may see (the causal diagonal cuts the rest).
+  static int64_t keys_seen(const int64_t* limit, int R, int64_t r0, int64_t r1, int64_t j0, int64_t nk) {
+    int64_t seen = 0;
+    for (int64_t r = r0; r < r1 && r < R; ++r) seen = std::max(seen, limit[r] - j0);
+    return std::min(seen, nk);
+  }
+
+  void scores(int64_t b, int64_t kvh, int64_t j0, int64_t nk, const C* qt, int64_t Rp, int R, const int64_t* limit,
+              C* kbuf, C* st) const {
     const int64_t E = E_;
     const T* k = static_cast<const T*>(a_.k) + b * a_.k_stride[0] + kvh * a_.k_stride[1] + j0 * a_.k_stride[2];
     const C* kc;
@@ -392,13 +400,25 @@ class Attention {
       ldk = E;
     }
     const int64_t vecs = Rp / W;
-    for (int64_t j = 0; j < nk; j += kScoreKeys) {
-      const int kj = static_cast<int>(std::min<int64_t>(kScoreKeys, nk - j));
-      int64_t v = 0;
-      for (; v + kScoreVecs <= vecs; v += kScoreVecs) {
-        scores_tile<kScoreKeys, kScoreVecs>(kc + j * ldk, ldk, kj, qt + v * W, Rp, E, st + j * Rp + v * W);
+    const V neg_inf(-std::numeric_limits<C>::infinity());
+    for (int64_t v = 0; v < vecs;) {
+      const int nv = vecs - v >= kScoreVecs ? kScoreVecs : 1;
+      const int64_t seen = keys_seen(limit, R, v * W, (v + nv) * W, j0, nk);
+      if (nv == kScoreVecs) {
+        for (int64_t j = 0; j < seen; j += kScoreKeys) {
+          const int kj = static_cast<int>(std::min<int64_t>(kScoreKeys, seen - j));
+          scores_tile<kScoreKeys, kScoreVecs>(kc + j * ldk, ldk, kj, qt + v * W, Rp, E, st + j * Rp + v * W);
+        }
+      } else {
+        for (int64_t j = 0; j < seen; j += 8) {
+          const int kj = static_cast<int>(std::min<int64_t>(8, seen - j));
+          scores_tile<8, 1>(kc + j * ldk, ldk, kj, qt + v * W, Rp, E, st + j * Rp + v * W);
+        }
       }
-      if (v < vecs) scores_tile<8, 1>(kc + j * ldk, ldk, kj, qt + v * W, Rp, E, st + j * Rp + v * W);
+      for (int64_t j = seen; j < nk; ++j) {
+        for (int u = 0; u < nv; ++u) neg_inf.store(st + j * Rp + (v + u) * W);
+      }
+      v += nv;
     }
   }
 
@@ -514,7 +534,7 @@ class Attention {
 
   // o[r] += sum_j st[j * Rp + r] v_{j0 + j} for r < R.
   void accumulate(int64_t b, int64_t kvh, int64_t j0, int64_t nk, const C* st, int64_t ld_key, int64_t ld_row, int R,
-                  C* vbuf, C* o) const {
+                  const int64_t* limit, C* vbuf, C* o) const {
     const int64_t Evp = Evp_;
     const T* v = static_cast<const T*>(a_.v) + b * a_.v_stride[0] + kvh * a_.v_stride[1] + j0 * a_.v_stride[2];
     const C* vc = vbuf;
@@ -541,14 +561,15 @@ class Attention {
     const int64_t vecs = Evp / W;
     for (int r = 0; r < R; r += kOutRows) {
       const int rows = std::min(kOutRows, R - r);
+      const int64_t seen = keys_seen(limit, R, r, r + rows, j0, nk);  // later keys have p = 0
       int64_t c = 0;
       for (; c + kOutVecs <= vecs; c += kOutVecs) {
-        accumulate_tile<kOutRows, kOutVecs>(st + r, Rp, rows, vc + c * W, ldv, nk, o + r * Evp + c * W, Evp);
+        accumulate_tile<kOutRows, kOutVecs>(st + r, Rp, rows, vc + c * W, ldv, seen, o + r * Evp + c * W, Evp);
       }
       if (vecs - c == 2) {
-        accumulate_tile<kOutRows, 2>(st + r, Rp, rows, vc + c * W, ldv, nk, o + r * Evp + c * W, Evp);
+        accumulate_tile<kOutRows, 2>(st + r, Rp, rows, vc + c * W, ldv, seen, o + r * Evp + c * W, Evp);
       } else if (vecs - c == 1) {
-        accumulate_tile<kOutRows, 1>(st + r, Rp, rows, vc + c * W, ldv, nk, o + r * Evp + c * W, Evp);
+        accumulate_tile<kOutRows, 1>(st + r, Rp, rows, vc + c * W, ldv, seen, o + r * Evp + c * W, Evp);
       }
     }
   }
