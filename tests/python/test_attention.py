@@ -3,6 +3,7 @@ inputs). ember's is_causal aligns the last query with the last key, so torch get
 rows where every key is masked are zeros (as torch 2.13 gives on CPU)."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 
 import ember
 import ember.nn.functional as F
-from conftest import NP_DTYPE, assert_close, rng_for, to_ember, to_numpy
+from conftest import NP_DTYPE, assert_close, assert_no_crash, rng_for, run_isolated, to_ember, to_numpy
 
 DTYPES = ["float32", "float16", "bfloat16", "float64"]
 
@@ -123,13 +124,18 @@ def mask_shape(kind, B, H, L, S):
     return {"qk": (L, S), "11qk": (1, 1, L, S), "b11k": (B, 1, 1, S), "bhqk": (B, H, L, S), "hqk": (H, L, S), "1k": (1, S)}[kind]
 
 
+# (batch, heads, kv_heads, q_len, kv_len, head_dim): many rows per block, and the few-row (decode) path
+MASK_CASES = [(2, 6, 2, 11, 37, 24), (2, 4, 4, 3, 37, 20), (1, 8, 2, 1, 70, 9)]
+
+
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("mask_dtype", ["bool", "float32", "same"])
 @pytest.mark.parametrize("kind", MASK_SHAPES)
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_masks(kind, mask_dtype, causal, dtype):
-    B, H, Hk, L, S, E = 2, 6, 2, 11, 37, 24
-    rng = rng_for("mask", kind, mask_dtype, causal, dtype)
+@pytest.mark.parametrize("case", MASK_CASES, ids=lambda c: "b{}h{}kv{}q{}k{}e{}".format(*c))
+def test_masks(case, kind, mask_dtype, causal, dtype):
+    B, H, Hk, L, S, E = case
+    rng = rng_for("mask", case, kind, mask_dtype, causal, dtype)
     q, tq = ember_input(rng, (B, H, L, E), dtype)
     k, tk = ember_input(rng, (B, Hk, S, E), dtype)
     v, tv = ember_input(rng, (B, Hk, S, E), dtype)
@@ -302,3 +308,29 @@ def test_torch_positional_order():
     v, tv = ember_input(rng, (1, 2, 6, 8), "float32")
     out = F.scaled_dot_product_attention(q, k, v, None, 0.0, True, 0.5)
     check(out, reference(tq, tk, tv, causal=True, scale=0.5), tv, "float32")
+
+
+@pytest.mark.parametrize("isa", ["baseline", "avx512"])
+def test_other_simd_levels(isa, monkeypatch):
+    # the kernel is compiled once per SIMD level; the active one ran above, here another runs
+    # (in a fresh process, since the level is chosen at start-up) the same checks
+    if isa not in ember.cpu_features()["runnable"]:
+        pytest.skip(f"this CPU cannot run the {isa} kernels")
+    code = f"""
+import os, sys
+sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+import ember, test_attention as t
+assert ember.cpu_features()["active"] == {isa!r}, ember.cpu_features()
+for shape in t.SHAPES[:9]:
+    for dtype in ("float32", "bfloat16"):
+        t.test_against_torch(shape, dtype, True)
+for case in t.MASK_CASES:
+    t.test_masks(case, "b11k", "bool", True, "float32")
+    t.test_masks(case, "bhqk", "float32", False, "float16")
+t.test_non_contiguous("bshd", "float32")
+print("ok")
+"""
+    monkeypatch.setenv("EMBER_CPU_ISA", isa)
+    proc = run_isolated(code)
+    assert_no_crash(proc)
+    assert proc.stdout.strip().endswith("ok")
