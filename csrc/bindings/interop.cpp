@@ -82,16 +82,21 @@ bool is_numpy_array(py::handle h) {
          std::string(py::str(type.attr("__name__"))) == "ndarray";
 }
 
-// `forced`: the dtype to use instead of the one the buffer's format names (same element size).
-Tensor wrap_python_buffer(py::handle obj, const char* op, std::optional<DType> forced = std::nullopt) {
+// The object's buffer, released (under the GIL) when the last owner lets go.
+std::shared_ptr<Py_buffer> acquire_buffer(py::handle obj, int flags) {
   auto view = std::make_unique<Py_buffer>();
-  if (PyObject_GetBuffer(obj.ptr(), view.get(), PyBUF_RECORDS_RO) != 0) throw py::error_already_set();
-  Py_buffer* raw = view.release();
-  std::shared_ptr<void> holder(raw, [](void* p) {
-    auto* v = static_cast<Py_buffer*>(p);
+  if (PyObject_GetBuffer(obj.ptr(), view.get(), flags) != 0) throw py::error_already_set();
+  return std::shared_ptr<Py_buffer>(view.release(), [](Py_buffer* v) {
     with_gil([v] { PyBuffer_Release(v); });
     delete v;
   });
+}
+
+// `forced`: the dtype to use instead of the one the buffer's format names (same element size).
+Tensor wrap_python_buffer(py::handle obj, const char* op, std::optional<DType> forced = std::nullopt) {
+  std::shared_ptr<Py_buffer> view = acquire_buffer(obj, PyBUF_RECORDS_RO);
+  Py_buffer* raw = view.get();
+  std::shared_ptr<void> holder = view;
   const DType dtype = forced ? *forced : dtype_from_format(raw->format ? raw->format : "B", raw->itemsize, op);
   EMBER_CHECK(static_cast<Py_ssize_t>(itemsize(dtype)) == raw->itemsize, Type, op, ": element size mismatch");
   Dims shape, strides;
@@ -370,14 +375,9 @@ void tensor_releasebuffer(PyObject*, Py_buffer* view) { delete static_cast<Expor
 // torch.frombuffer: `count` elements of `dtype` (-1: all that fit) starting `offset` bytes into a
 // contiguous buffer, sharing its memory.
 Tensor wrap_bytes(py::handle obj, DType dtype, int64_t count, int64_t offset) {
-  auto view = std::make_unique<Py_buffer>();
-  if (PyObject_GetBuffer(obj.ptr(), view.get(), PyBUF_SIMPLE) != 0) throw py::error_already_set();
-  Py_buffer* raw = view.release();
-  std::shared_ptr<void> holder(raw, [](void* p) {
-    auto* v = static_cast<Py_buffer*>(p);
-    with_gil([v] { PyBuffer_Release(v); });
-    delete v;
-  });
+  std::shared_ptr<Py_buffer> view = acquire_buffer(obj, PyBUF_SIMPLE);
+  Py_buffer* raw = view.get();
+  std::shared_ptr<void> holder = view;
   const int64_t len = raw->len, isz = static_cast<int64_t>(itemsize(dtype));
   EMBER_CHECK(offset >= 0 && offset <= len, Value, "frombuffer: offset ", offset, " is outside the buffer of ", len,
               " bytes");

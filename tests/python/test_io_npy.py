@@ -18,6 +18,7 @@ import ember
 import ember.io
 from ember.io import FileFormatError
 from io_fuzz import fuzz_reader
+from io_testing import inside_mapping
 
 DTYPES = ["float32", "float64", "float16", "uint8", "int8", "uint32", "int32", "int64", "bool"]
 SHAPES = [(), (0,), (1,), (7,), (3, 5), (2, 0, 3), (2, 3, 1, 5), (1, 1, 1), (3, 1, 4, 1, 5)]
@@ -42,24 +43,6 @@ def assert_bit_equal(t, a):
     assert got.dtype == expected.dtype.newbyteorder("="), (got.dtype, expected.dtype)
     assert got.shape == expected.shape
     assert np.ascontiguousarray(got).tobytes() == np.ascontiguousarray(expected.astype(got.dtype)).tobytes()
-
-
-def mapped_ranges(path):
-    """Address ranges at which /proc/self/maps shows `path` mapped."""
-    real = os.path.realpath(path)
-    ranges = []
-    with open("/proc/self/maps") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 6 and parts[5] == real:
-                lo, hi = (int(x, 16) for x in parts[0].split("-"))
-                ranges.append((lo, hi))
-    return ranges
-
-
-def inside_mapping(t, path):
-    p = t.data_ptr()
-    return any(lo <= p and p + t.nbytes <= hi for lo, hi in mapped_ranges(path))
 
 
 def npy_bytes(header, data=b"", version=(1, 0), length=None):

@@ -17,6 +17,7 @@ import ember
 import ember.io
 from ember.io import FileFormatError, SafetensorsFile
 from io_fuzz import fuzz_reader
+from io_testing import inside_mapping
 
 NP_DTYPES = [np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.uint8, np.int8, np.uint32, np.int32,
              np.int64, np.bool_]
@@ -36,24 +37,6 @@ def assert_bit_equal(t, a):
     got = np.asarray(t.numpy())
     assert got.dtype == a.dtype and got.shape == a.shape
     assert got.tobytes() == np.ascontiguousarray(a).tobytes()
-
-
-def mapped_ranges(path):
-    """Address ranges at which /proc/self/maps shows `path` mapped."""
-    real = os.path.realpath(path)
-    ranges = []
-    with open("/proc/self/maps") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 6 and parts[5] == real:
-                lo, hi = (int(x, 16) for x in parts[0].split("-"))
-                ranges.append((lo, hi))
-    return ranges
-
-
-def inside_mapping(t, path):
-    p = t.data_ptr()
-    return any(lo <= p and p + t.nbytes <= hi for lo, hi in mapped_ranges(path))
 
 
 @pytest.fixture
