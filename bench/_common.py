@@ -1,5 +1,6 @@
 """Shared helpers for the bench/ scripts: timing, worker subprocesses with a fixed thread count, tables."""
 
+import argparse
 import json
 import os
 import statistics
@@ -60,3 +61,13 @@ def print_table(headers, rows):
 
 def fmt(x, digits=1):
     return "-" if x is None else f"{x:.{digits}f}"
+
+
+def bench_parser(worker_fields=("LIB", "MIN_TIME"), threads=(1, 2)):
+    """The arguments every peer benchmark takes: --worker (internal), --quick, --threads, --repeat."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker", nargs=len(worker_fields), metavar=tuple(worker_fields))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, nargs="*", default=list(threads))
+    parser.add_argument("--repeat", type=int, default=3, help="worker runs per library (median taken)")
+    return parser

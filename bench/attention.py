@@ -10,12 +10,11 @@
     python bench/attention.py --quick    # fewer repetitions
 """
 
-import argparse
 import json
 import os
 import sys
 
-from _common import fmt, median_time, print_table, run_workers_interleaved
+from _common import bench_parser, fmt, median_time, print_table, run_workers_interleaved
 
 HEAD_DIM = 64
 CASES = [
@@ -62,11 +61,7 @@ def worker(lib, min_time):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--worker", nargs=2, metavar=("LIB", "MIN_TIME"))
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
-    parser.add_argument("--repeat", type=int, default=3, help="worker runs per library (median taken)")
+    parser = bench_parser(("LIB", "MIN_TIME"), threads=(1, 2))
     args = parser.parse_args()
     if args.worker:
         lib, min_time = args.worker

@@ -5,11 +5,10 @@ float16/bfloat16, each library in its own process pinned to 1 and then 2 threads
     python bench/matmul.py --quick    # fewer repetitions
 """
 
-import argparse
 import json
 import sys
 
-from _common import fmt, median_time, print_table, run_workers_interleaved
+from _common import bench_parser, fmt, median_time, print_table, run_workers_interleaved
 
 F32_SHAPES = [(1, 4096, 4096), (16, 4096, 4096), (128, 4096, 4096), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048)]
 HALF_SHAPES = [(1, 4096, 4096), (128, 4096, 4096), (1024, 1024, 1024)]
@@ -62,11 +61,7 @@ def worker(lib, dtype, min_time):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--worker", nargs=3, metavar=("LIB", "DTYPE", "MIN_TIME"))
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
-    parser.add_argument("--repeat", type=int, default=3, help="worker runs per library (median taken)")
+    parser = bench_parser(("LIB", "DTYPE", "MIN_TIME"), threads=(1, 2))
     args = parser.parse_args()
     if args.worker:
         lib, dtype, min_time = args.worker

@@ -13,10 +13,9 @@ Every op sees 4096 x 4096 elements:
     python bench/norms.py --quick    # fewer repetitions
 """
 
-import argparse
 import json
 
-from _common import fmt, median_time, print_table, run_workers_interleaved
+from _common import bench_parser, fmt, median_time, print_table, run_workers_interleaved
 
 OPS = ["rms_norm", "layer_norm", "softmax", "swiglu", "rope", "rope_interleaved"]
 N = 4096
@@ -98,12 +97,8 @@ def worker(lib, dtype, min_time):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--worker", nargs=3, metavar=("LIB", "DTYPE", "MIN_TIME"))
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
+    parser = bench_parser(("LIB", "DTYPE", "MIN_TIME"), threads=(1, 2))
     parser.add_argument("--dtypes", nargs="*", default=["float32", "bfloat16"])
-    parser.add_argument("--repeat", type=int, default=3, help="worker runs per library (median taken)")
     args = parser.parse_args()
     if args.worker:
         lib, dtype, min_time = args.worker

@@ -5,10 +5,9 @@ each library in its own process pinned to the same thread count (default 2), lib
     python bench/ordering.py --quick    # fewer repetitions
 """
 
-import argparse
 import json
 
-from _common import fmt, median_time, print_table, run_workers_interleaved
+from _common import bench_parser, fmt, median_time, print_table, run_workers_interleaved
 
 N = 4096
 CASES = [
@@ -41,11 +40,7 @@ def worker(lib, min_time):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--worker", nargs=2, metavar=("LIB", "MIN_TIME"))
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, nargs="*", default=[2])
-    parser.add_argument("--repeat", type=int, default=3, help="worker runs per library (median taken)")
+    parser = bench_parser(("LIB", "MIN_TIME"), threads=(2,))
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], float(args.worker[1]))

@@ -5,11 +5,10 @@ with the same thread count (default 2), libraries interleaved, medians of the wo
     python bench/pool.py --quick    # fewer repetitions
 """
 
-import argparse
 import json
 import sys
 
-from _common import fmt, median_time, print_table, run_workers_interleaved
+from _common import bench_parser, fmt, median_time, print_table, run_workers_interleaved
 
 # name, input shape, call(F, x) with F = torch.nn.functional or ember.nn.functional
 CASES = [
@@ -50,11 +49,7 @@ def worker(lib, min_time):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--worker", nargs=2, metavar=("LIB", "MIN_TIME"))
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--threads", type=int, nargs="*", default=[2])
-    parser.add_argument("--repeat", type=int, default=3, help="worker runs per library (median taken)")
+    parser = bench_parser(("LIB", "MIN_TIME"), threads=(2,))
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], float(args.worker[1]))
