@@ -72,7 +72,7 @@ def storage_from_buffer(buf, byte_offset, dtype, numel, path, what):
         return ember.empty(0, dtype=dtype)
     raw = ember.frombuffer(buf, dtype=ember.uint8, count=nbytes, offset=byte_offset)
     if raw.data_ptr() % dtype.itemsize == 0:
-        return ember.frombuffer(buf, dtype=dtype, count=numel, offset=byte_offset)
+        return raw.view(dtype)
     out = ember.empty(numel, dtype=dtype)
     out.view(ember.uint8).copy_(raw)
     return out
