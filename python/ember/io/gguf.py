@@ -257,12 +257,12 @@ def make_tensor(buf, info, begin, path, big_endian=False, what="gguf"):
         return storage.view(info.shape)
     if name == "i16":
         fail(path, f"{label} has ggml type i16, and ember has no int16 dtype")
-    if name not in getattr(ember, "QTYPES", ()):
-        fail(path, f"{label} has ggml type {name}, a quantization ember does not support "
-                   f"(supported: {', '.join(q for q in getattr(ember, 'QTYPES', ()) if q not in PLAIN_DTYPES)})")
     if big_endian:
         fail(path, f"{label} is quantized ({name}) in a big-endian file; ember reads big-endian GGUF "
                    f"files of plain dtypes only")
+    if name not in getattr(ember, "QTYPES", ()):
+        fail(path, f"{label} has ggml type {name}, a quantization ember does not support "
+                   f"(supported: {', '.join(q for q in getattr(ember, 'QTYPES', ()) if q not in PLAIN_DTYPES)})")
     raw = storage_from_buffer(buf, begin, ember.uint8, info.nbytes, path, label)
     return ember.QTensor(raw, name, info.shape)
 
