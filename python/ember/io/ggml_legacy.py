@@ -18,7 +18,7 @@ import os
 import struct
 
 from ember.io._common import checked_shape, fail, map_file
-from ember.io.gguf import GGML_TYPES, check_ranges, make_tensor, _Info, _place
+from ember.io.gguf import GGML_TYPES, check_ranges, make_tensor, TensorRecord, to_device
 
 _MAGICS = {b"lmgg": "ggml", b"fmgg": "ggmf", b"tjgg": "ggjt"}
 HPARAMS = ("n_vocab", "n_embd", "n_mult", "n_head", "n_layer", "n_rot", "ftype")
@@ -90,7 +90,7 @@ def load_ggml(path, device="cpu"):
         names.add(info.name)
         infos.append(info)
     check_ranges(infos, 0, ALIGNMENT if fmt == "ggjt" else 0, size, path, "ggml")
-    return {info.name: _place(make_tensor(buf, info, info.offset, path, what="ggml"), device) for info in infos}, metadata
+    return {info.name: to_device(make_tensor(buf, info, info.offset, path, what="ggml"), device) for info in infos}, metadata
 
 
 def _read_tensor(buf, pos, fmt, version, path, names):
@@ -118,7 +118,7 @@ def _read_tensor(buf, pos, fmt, version, path, names):
         fail(path, f"ggml: {what} has unknown ggml type id {type_id}")
     type_name, block, type_size = GGML_TYPES[type_id]
     _check_layout(fmt, version, type_name, what, path)
-    info = _Info()
+    info = TensorRecord()
     info.name, info.ggml_type = name, type_id
     info.shape, info.numel = checked_shape(ne[::-1], path, f"ggml: {what}")
     if (ne[0] if ne else 1) % block:

@@ -153,7 +153,7 @@ class _Reader:
         return self.scalar(VALUE_TYPES[t][1], what)
 
 
-class _Info:
+class TensorRecord:
     __slots__ = ("name", "ggml_type", "shape", "numel", "offset", "nbytes")
 
 
@@ -191,7 +191,7 @@ def _read_metadata(r, n_kv):
 
 
 def _read_info(r, i, names):
-    info = _Info()
+    info = TensorRecord()
     info.name = r.text(f"the name of tensor {i}")
     what = f"tensor {info.name!r}"
     if info.name in names:
@@ -267,7 +267,7 @@ def make_tensor(buf, info, begin, path, big_endian=False, what="gguf"):
     return ember.QTensor(raw, name, info.shape)
 
 
-def _place(t, device):
+def to_device(t, device):
     if isinstance(t, ember.Tensor):
         return convert(t, device=device)
     if device is not None and str(t.device) != str(ember.device(device)):
@@ -301,7 +301,7 @@ def load_gguf(path, device="cpu"):
     check_ranges(infos, data_start, alignment, len(buf), path)
     tensors = {}
     for info in infos:
-        tensors[info.name] = _place(make_tensor(buf, info, data_start + info.offset, path, big_endian), device)
+        tensors[info.name] = to_device(make_tensor(buf, info, data_start + info.offset, path, big_endian), device)
     return tensors, metadata
 
 
