@@ -266,6 +266,15 @@ def test_save_gguf_is_read_by_gguf_py(tmp_path):
         assert tensors2[name].dtype == t.dtype and tensors2[name].tolist() == t.tolist(), name
 
 
+def test_scalars_and_empty_tensors_round_trip(tmp_path):
+    path = tmp_path / "s.gguf"
+    ember.io.save_gguf(path, {"s": ember.tensor(3.5), "e": ember.zeros((0, 2)), "after": ember.ones(3)})
+    tensors, _ = ember.io.load_gguf(path)
+    assert tuple(tensors["s"].shape) == () and tensors["s"].item() == 3.5
+    assert tuple(tensors["e"].shape) == (0, 2) and tensors["after"].tolist() == [1.0] * 3
+    assert [list(t.shape) for t in gguf.GGUFReader(path).tensors] == [[], [2, 0], [3]]
+
+
 def test_save_gguf_rejects_what_gguf_cannot_hold(tmp_path):
     path = tmp_path / "x.gguf"
     with pytest.raises(TypeError, match="dtype ember.bool"):
@@ -304,6 +313,10 @@ def test_smollm2_matches_gguf_py():
             assert t.qtype == rt.tensor_type.name.lower()
             assert t.data.numpy().tobytes() == rt.data.tobytes(), rt.name
             assert inside_mapping(t.data, path)
+    for name in ("token_embd.weight", "blk.0.attn_q.weight"):  # q8_0 and q4_1 blocks of a real model
+        rt = next(x for x in reader.tensors if x.name == name)
+        ref = gguf.quants.dequantize(rt.data, rt.tensor_type)
+        np.testing.assert_allclose(tensors[name].dequantize().numpy(), ref, rtol=1e-6, atol=1e-6)
 
 
 def test_load_dispatches_gguf_and_drops_metadata(tmp_path):

@@ -90,7 +90,8 @@ def load_ggml(path, device="cpu"):
         names.add(info.name)
         infos.append(info)
     check_ranges(infos, 0, ALIGNMENT if fmt == "ggjt" else 0, size, path, "ggml")
-    return {info.name: to_device(make_tensor(buf, info, info.offset, path, what="ggml"), device) for info in infos}, metadata
+    tensors = {info.name: to_device(make_tensor(buf, info, info.offset, path, what="ggml"), device) for info in infos}
+    return tensors, metadata
 
 
 def _read_tensor(buf, pos, fmt, version, path, names):

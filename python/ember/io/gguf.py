@@ -72,7 +72,8 @@ class GGUFValue:
 
     def __init__(self, value, type):  # noqa: A002  (the natural name)
         if type not in _VALUE_TYPE_IDS or type == "array":
-            raise ValueError(f"GGUFValue: unknown type {type!r} (one of {', '.join(n for n in _VALUE_TYPE_IDS if n != 'array')})")
+            names = ", ".join(n for n in _VALUE_TYPE_IDS if n != "array")
+            raise ValueError(f"GGUFValue: unknown type {type!r} (one of {names})")
         self.value, self.type = value, type
 
     def __repr__(self):
@@ -221,7 +222,8 @@ def check_ranges(infos, data_start, alignment, size, path, what="gguf"):
     ranges = []
     for info in infos:
         if alignment and info.offset % alignment:
-            fail(path, f"{what}: tensor {info.name!r} has offset {info.offset}, not a multiple of the alignment {alignment}")
+            fail(path, f"{what}: tensor {info.name!r} has offset {info.offset}, not a multiple of the "
+                       f"alignment {alignment}")
         begin = data_start + info.offset
         if info.nbytes and begin + info.nbytes > size:
             fail(path, f"{what}: tensor {info.name!r} at bytes [{begin}, {begin + info.nbytes}) runs past the "
@@ -358,7 +360,8 @@ def _encode(out, type_name, value, key, forced=None):
     if type_name == "string":
         data = value.encode("utf-8") if isinstance(value, str) else value
         if not isinstance(data, bytes):
-            raise TypeError(f"save_gguf: metadata {key!r}: expected str or bytes for a string, got {type(value).__name__}")
+            raise TypeError(f"save_gguf: metadata {key!r}: expected str or bytes for a string, "
+                            f"got {type(value).__name__}")
         out += struct.pack("<Q", len(data)) + data
         return
     if type_name != "array":
@@ -419,7 +422,7 @@ def save_gguf(path, tensors, metadata=None):
     alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
     if isinstance(alignment, GGUFValue):
         alignment = alignment.value
-    if type(alignment) is not int or alignment <= 0 or alignment & (alignment - 1) or alignment >= 1 << 32:  # noqa: E721
+    if type(alignment) is not int or not 0 < alignment < 1 << 32 or alignment & (alignment - 1):  # noqa: E721
         raise ValueError(f"save_gguf: general.alignment must be a power of two below 2**32, got {alignment!r}")
     if "general.alignment" in metadata:
         metadata["general.alignment"] = GGUFValue(alignment, "uint32")
