@@ -7,6 +7,8 @@
 #include "cpu/kernels/pool_args.h"
 // ---- attention (issue #3) ----
 #include "cpu/attention_args.h"
+// ---- quant (issue #4) ----
+#include "cpu/quant_args.h"
 
 namespace ember::cpu {
 
@@ -36,6 +38,8 @@ struct KernelTable {
   void (*conv)(const ConvArgs& args) = nullptr;
   // ---- attention (issue #3) ----
   void (*attention)(const AttentionArgs& args) = nullptr;
+  // ---- quant (issue #4) ----
+  void (*qmatmul)(const QMatmulArgs& args) = nullptr;
 };
 
 const KernelTable& kernels();
@@ -46,5 +50,7 @@ const KernelTable& kernels_for(Isa isa);
 #define EMBER_CPU_KERNEL_PARTS(X) X(unary) X(binary) X(cast) X(reduce) X(softmax) X(gemm) X(norm) X(pool) X(attention)
 // ---- conv (issue #3) ----
 #define EMBER_CPU_CONV_KERNEL_PARTS(X) X(conv)
+// ---- quant (issue #4) ----
+#define EMBER_CPU_QUANT_KERNEL_PARTS(X) X(quant)
 
 }  // namespace ember::cpu
