@@ -108,7 +108,7 @@ TEST(QuantRef, MixedMagnitudesStayFinite) {
 }
 
 // Infinities, NaN, values beyond f16 and below f32's normal range: no crash and no undefined
-// behaviour (run under -fsanitize=undefined in the sanitizer job); the blocks' content is unspecified
+// behaviour (checked once with -fsanitize=undefined); the blocks' content is unspecified
 // but a block of only finite, f16-representable values next to them is unaffected.
 TEST(QuantRef, SpecialValuesDoNotCrash) {
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
