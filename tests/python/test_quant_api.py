@@ -202,7 +202,7 @@ def test_errors_name_the_op_and_the_problem():
         ember.QTensor(ember.zeros(68, dtype=ember.uint8)[::2], "q8_0", (1, 32))
     with pytest.raises(ValueError, match="multiple of its block size 32"):
         ember.QTensor(ember.zeros(34, dtype=ember.uint8), "q8_0", (2, 16))
-    with pytest.raises(ValueError, match="overflow|negative"):
+    with pytest.raises(ValueError, match="more elements than fit in int64"):
         ember.QTensor(ember.zeros(34, dtype=ember.uint8), "q8_0", (2**62, 2**40))
     with pytest.raises(IndexError, match="qembedding: index 4 is out of range for a table of 4 rows"):
         ember.qembedding(ember.tensor([0, 4]), q)
