@@ -18,6 +18,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -182,6 +183,9 @@ bool reference_available(QType type, const float* x, int64_t k, std::vector<Bloc
 }
 
 TEST(QuantKernels, ActivationQuantizersMatchReferenceOnEveryLevel) {
+  std::string levels;
+  for (Isa isa : ember::cpu::runnable_isas()) levels += std::string(" ") + ember::cpu::isa_name(isa);
+  std::printf("levels tested:%s\n", levels.c_str());
   for (int64_t k : {256, 512, 4096}) {
     for (uint32_t seed = 1; seed <= 6; ++seed) {
       const std::vector<float> x = activation_rows(k, seed);

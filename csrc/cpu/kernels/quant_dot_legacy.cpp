@@ -43,8 +43,8 @@ EMBER_FORCE_INLINE float fp16(uint16_t h) {
 }
 
 // The tile shape of the batched path (weight rows x activation rows), measured on AVX2 (see the driver).
-constexpr int kTileW = 4;
-constexpr int kTileX = 2;
+constexpr int kTileW = 2;
+constexpr int kTileX = 4;
 
 #if defined(__AVX2__)
 

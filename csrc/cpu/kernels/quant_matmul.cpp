@@ -8,10 +8,10 @@
 //      - M == 1 (GEMV, decode): each chunk is a run of weight rows dotted with the one activation row;
 //        the dot kernel takes them in tiles of several weight rows that share each activation load.
 //        Memory-bandwidth bound: every weight byte is read once.
-//      - M > 1: each chunk is a panel of kPanelRows weight rows; the panel is dotted with the
-//        activation rows kActRows at a time (the dot kernel tiles them into register blocks of
-//        weight rows x activation rows, each weight block loaded once per tile), so the panel stays in
-//        L1/L2 while the quantized activations (all M rows, quantized once) stay hot in L2.
+//      - M > 1: each chunk is a run of panels of kPanelRows weight rows, swept once per block of
+//        activation rows that fits in L2 (kActBlockBytes); each panel is dotted with the whole block
+//        (the dot kernel tiles it into register blocks of weight rows x activation rows, each weight
+//        block loaded once per tile), so the panel stays in L1/L2 and the activations stay in L2.
 //   Results accumulate in f32 and are written in x's dtype (16-bit y goes through an f32 tile).
 // Row types (F32 / F16 / BF16 weights) and block types without an integer kernel (Q8_1 and Q8_K
 // weights, or a family not built yet) take the float path: weight rows are converted / dequantized to
@@ -145,7 +145,7 @@ void dot_into_y(const QMatmulArgs& a, int64_t m0, int64_t cm, int64_t n0, int64_
 // ---- block types with an integer dot kernel --------------------------------------------------------
 constexpr int64_t kGemvRows = 16;   // weight rows per GEMV work unit
 constexpr int64_t kPanelRows = 16;  // weight rows per batched work unit (one panel)
-constexpr int64_t kActRows = 16;    // activation rows per dot call in the batched path
+constexpr int64_t kActBlockBytes = 160 << 10;  // quantized activation rows kept in L2 per sweep
 
 void qmatmul_int(const QMatmulArgs& a, const QDotKernel& kern) {
   const int64_t K = a.K, M = a.M, N = a.N, wrb = a.w_row_bytes;
@@ -189,13 +189,17 @@ void qmatmul_int(const QMatmulArgs& a, const QDotKernel& kern) {
     return;
   }
 
-  // 2b. batched: panels of kPanelRows weight rows x all activation rows, kActRows at a time.
+  // 2b. batched: each thread's chunk of weight panels (kPanelRows rows) is swept once per block of
+  // activation rows sized to stay in L2 (the quantized rows are bytes: arb each); within a sweep each
+  // panel is dotted with the whole block, the dot kernel tiling it into register blocks.
+  const int64_t act_block = std::clamp<int64_t>(kActBlockBytes / arb, 4, M);
   const int64_t units = (N + kPanelRows - 1) / kPanelRows;
   parallel_for(units, 1, [&](int64_t u0, int64_t u1) {
-    for (int64_t n0 = u0 * kPanelRows; n0 < std::min(N, u1 * kPanelRows); n0 += kPanelRows) {
-      const int64_t cn = std::min(kPanelRows, N - n0);
-      for (int64_t m0 = 0; m0 < M; m0 += kActRows) {
-        const int64_t cm = std::min(kActRows, M - m0);
+    const int64_t r0 = u0 * kPanelRows, r1 = std::min(N, u1 * kPanelRows);
+    for (int64_t m0 = 0; m0 < M; m0 += act_block) {
+      const int64_t cm = std::min(act_block, M - m0);
+      for (int64_t n0 = r0; n0 < r1; n0 += kPanelRows) {
+        const int64_t cn = std::min(kPanelRows, r1 - n0);
         dot_into_y(a, m0, cm, n0, cn, [&](float* out, int64_t os) {
           for (int64_t j = 0; j < cm; j += max_nx) {
             const int cx = static_cast<int>(std::min<int64_t>(max_nx, cm - j));
