@@ -45,6 +45,7 @@ EMBER_FORCE_INLINE float fp16(uint16_t h) {
 // The tile shape of the batched path (weight rows x activation rows), measured on AVX2 (see the driver).
 constexpr int kTileW = 2;
 constexpr int kTileX = 4;
+constexpr int kGemvW = 4;  // weight rows per tile when there is one activation row
 
 #if defined(__AVX2__)
 
