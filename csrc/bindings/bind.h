@@ -18,6 +18,7 @@ void bind_pool(py::module_& m, TensorClass& cls);      // pooling, interpolate, 
 void bind_conv(py::module_& m, TensorClass& cls);      // conv1d / conv2d / conv_transpose1d / conv_transpose2d
 void bind_attention(py::module_& m, TensorClass& cls);  // scaled_dot_product_attention (issue #3)
 void bind_ordering(py::module_& m, TensorClass& cls);  // sort, topk, cumsum, scatter, flip, unique, ... (issue #3)
+void bind_quant(py::module_& m);                       // QTensor, quantize, qmatmul, qembedding (issue #4)
 
 bool is_operand(py::handle h);
 Operand operand_from_py(py::handle h, const char* op);

@@ -122,6 +122,7 @@ PYBIND11_MODULE(_C, m) {
   bind_conv(m, cls);
   bind_attention(m, cls);
   bind_ordering(m, cls);
+  bind_quant(m);
 
   m.def("set_num_threads", [](int n) {
     EMBER_CHECK(n > 0, Value, "set_num_threads: expected a positive number of threads, got ", n);

@@ -1,6 +1,7 @@
 #include "core/backend.h"
 
 #include "core/error.h"
+#include "core/qtensor.h"
 #include "cpu/cpu_backend.h"
 
 namespace ember {
@@ -103,5 +104,10 @@ void Backend::cumulative(CumulativeOp op, const Tensor& src, int64_t, const Tens
 void Backend::scatter(ScatterReduce, const Tensor& dst, int64_t, const Tensor&, const Tensor&) { missing("scatter", dst); }
 void Backend::index_add(const Tensor& dst, int64_t, const Tensor&, const Tensor&, Scalar) { missing("index_add", dst); }
 void Backend::index_copy(const Tensor& dst, int64_t, const Tensor&, const Tensor&) { missing("index_copy", dst); }
+// ---- quant (issue #4) ----
+void Backend::quantize(const Tensor& src, const QTensor&) { missing("quantize", src); }
+void Backend::dequantize(const QTensor& src, const Tensor&) { missing("dequantize", src.data()); }
+void Backend::qmatmul(const Tensor& x, const QTensor&, const Tensor&) { missing("qmatmul", x); }
+void Backend::qembedding(const Tensor&, const QTensor& w, const Tensor&) { missing("qembedding", w.data()); }
 
 }  // namespace ember

@@ -13,6 +13,8 @@
 
 namespace ember {
 
+class QTensor;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -132,6 +134,16 @@ class Backend {
   // 1-D int64/int32 with src.size(dim) entries; dst and src agree outside dim.
   virtual void index_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha);
   virtual void index_copy(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src);
+  // ---- quant (issue #4) ----
+  // src: contiguous float32 of dst's shape; writes dst's blocks row by row (quant/reference.h math).
+  virtual void quantize(const Tensor& src, const QTensor& dst);
+  // dst: contiguous float32 of src's shape.
+  virtual void dequantize(const QTensor& src, const Tensor& dst);
+  // x (M, K) with stride 1 along K, any row stride; w (N, K); dst contiguous (M, N) of x's dtype
+  // (float32, float16 or bfloat16); M, N, K > 0.
+  virtual void qmatmul(const Tensor& x, const QTensor& w, const Tensor& dst);
+  // ids: contiguous int64 (n,), checked here against w's rows (IndexError); dst contiguous float32 (n, D).
+  virtual void qembedding(const Tensor& ids, const QTensor& w, const Tensor& dst);
 
  protected:
   [[noreturn]] void missing(const char* op, const Tensor& t) const;

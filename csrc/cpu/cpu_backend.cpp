@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/qtensor.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/kernel_table.h"
 #include "cpu/loop_builder.h"
@@ -140,6 +141,11 @@ class CpuBackend final : public Backend {
   void index_copy(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src) override {
     cpu::index_copy(dst, dim, index, src);
   }
+  // ---- quant (issue #4) ----
+  void quantize(const Tensor& src, const QTensor& dst) override { cpu::quantize(src, dst); }
+  void dequantize(const QTensor& src, const Tensor& dst) override { cpu::dequantize(src, dst); }
+  void qmatmul(const Tensor& x, const QTensor& w, const Tensor& dst) override { cpu::qmatmul(x, w, dst); }
+  void qembedding(const Tensor& ids, const QTensor& w, const Tensor& dst) override { cpu::qembedding(ids, w, dst); }
 };
 
 }  // namespace

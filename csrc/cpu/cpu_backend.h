@@ -38,5 +38,10 @@ void cumulative(Backend::CumulativeOp op, const Tensor& src, int64_t dim, const 
 void scatter(Backend::ScatterReduce reduce, const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src);
 void index_add(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src, Scalar alpha);
 void index_copy(const Tensor& dst, int64_t dim, const Tensor& index, const Tensor& src);
+// ---- quant (issue #4): csrc/cpu/cpu_quant.cpp ----
+void quantize(const Tensor& src, const QTensor& dst);
+void dequantize(const QTensor& src, const Tensor& dst);
+void qmatmul(const Tensor& x, const QTensor& w, const Tensor& dst);
+void qembedding(const Tensor& ids, const QTensor& w, const Tensor& dst);
 
 }  // namespace ember::cpu
