@@ -1,8 +1,8 @@
 // The quantized matmul kernel (kernels_for(isa).qmatmul) and the activation quantizers, on every SIMD
 // level this CPU runs.
 //
-// Weights are random valid raw blocks (random quant bytes, f16 scales set to moderate values), so the
-// tests do not depend on the reference quantizers. Each qmatmul result is checked
+// Weights are random valid raw blocks (random quant bytes, f16 scales set to moderate values),
+// dequantized by a test-local copy of the block formats that is checked against quant::dequantize_row. Each qmatmul result is checked
 //   - against a float64 reference: the dequantized weight row times the dequantized (Q8-rounded)
 //     activation row, with the Q4_1 / Q5_1 min term taken through the activation block's f16 s as
 //     ggml's dot products do;
@@ -374,6 +374,11 @@ void check_case(const Case& c, std::mt19937& rng) {
   // Reference: dequantized weights x dequantized Q8 activations; the min term through s.
   std::vector<double> wd(static_cast<size_t>(N * K)), wmin(static_cast<size_t>(N * nb));
   for (int64_t n = 0; n < N; ++n) dequant_row(t, w.data() + n * wrb, K, &wd[n * K], &wmin[n * nb]);
+  {  // the test-local dequantizer agrees with the library's reference (float rounding of d * q + m aside)
+    std::vector<float> lib(static_cast<size_t>(K));
+    q::dequantize_row(t.type, w.data(), lib.data(), K);
+    for (int64_t kk = 0; kk < K; ++kk) ASSERT_NEAR(lib[kk], wd[kk], 1e-6 * std::fabs(wd[kk]) + 1e-9) << t.name << " " << kk;
+  }
   std::vector<double> ref(static_cast<size_t>(M * N)), mag(static_cast<size_t>(M * N));
   std::vector<float> xf(static_cast<size_t>(K));
   std::vector<double> yd(static_cast<size_t>(K)), ys_(static_cast<size_t>(nb)), ysum(static_cast<size_t>(nb));
@@ -550,6 +555,84 @@ TEST(QuantKernels, FloatPathTypes) {
             am += std::fabs(wd[n * K + kk] * x[m * K + kk]);
           }
           EXPECT_NEAR(y[m * N + n], s, 1e-5 * am) << static_cast<int>(type) << " " << ember::cpu::isa_name(isa);
+        }
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// Every storage type, weights from the reference quantizer: qmatmul against the dequantized weight
+// times the unquantized activations. The activations' Q8 rounding (where a type has an integer kernel)
+// costs about 0.007 * sqrt(K) * rms(w) * rms(x); the tolerance, 3e-3 * |w| * |x|, is 10x that at
+// K = 512, while a wrong kernel is off by about |w| * |x| / sqrt(K).
+TEST(QuantKernels, EveryQTypeThroughReferenceQuantizer) {
+  const QType types[] = {QType::F32,  QType::F16,  QType::BF16, QType::Q4_0, QType::Q4_1,   QType::Q5_0,
+                         QType::Q5_1, QType::Q8_0, QType::Q8_1, QType::Q2_K, QType::Q3_K,   QType::Q4_K,
+                         QType::Q5_K, QType::Q6_K, QType::Q8_K, QType::IQ4_NL, QType::IQ4_XS};
+  std::mt19937 rng(2024);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t M = 5, N = 7, K = 512;
+  std::vector<float> x(static_cast<size_t>(M * K)), wf(static_cast<size_t>(N * K)), wd(static_cast<size_t>(N * K));
+  for (auto& v : x) v = nd(rng);
+  for (QType type : types) {
+    for (auto& v : wf) v = nd(rng);
+    std::vector<unsigned char> w(static_cast<size_t>(N * K * 4 + 64));
+    int64_t wrb = 0;
+    try {
+      std::vector<unsigned char> probe(static_cast<size_t>(K * 4));
+      q::quantize_row(type, wf.data(), probe.data(), K);
+    } catch (const ember::Error& e) {
+      GTEST_SKIP() << "reference quantizer missing: " << e.what();
+    }
+    switch (type) {
+      case QType::F32: wrb = K * 4; break;
+      case QType::F16: case QType::BF16: wrb = K * 2; break;
+      case QType::Q4_0: case QType::IQ4_NL: wrb = K / 32 * 18; break;
+      case QType::Q4_1: wrb = K / 32 * 20; break;
+      case QType::Q5_0: wrb = K / 32 * 22; break;
+      case QType::Q5_1: wrb = K / 32 * 24; break;
+      case QType::Q8_0: wrb = K / 32 * 34; break;
+      case QType::Q8_1: wrb = K / 32 * 36; break;
+      case QType::Q2_K: wrb = K / 256 * 84; break;
+      case QType::Q3_K: wrb = K / 256 * 110; break;
+      case QType::Q4_K: wrb = K / 256 * 144; break;
+      case QType::Q5_K: wrb = K / 256 * 176; break;
+      case QType::Q6_K: wrb = K / 256 * 210; break;
+      case QType::Q8_K: wrb = K / 256 * 292; break;
+      case QType::IQ4_XS: wrb = K / 256 * 136; break;
+    }
+    for (int64_t n = 0; n < N; ++n) {
+      q::quantize_row(type, wf.data() + n * K, w.data() + n * wrb, K);
+      q::dequantize_row(type, w.data() + n * wrb, wd.data() + n * K, K);
+    }
+    for (Isa isa : ember::cpu::runnable_isas()) {
+      std::vector<float> y(static_cast<size_t>(M * N));
+      QMatmulArgs a;
+      a.wtype = type;
+      a.w = w.data();
+      a.w_row_bytes = wrb;
+      a.N = N;
+      a.K = K;
+      a.M = M;
+      a.dtype = DType::F32;
+      a.x = x.data();
+      a.x_row_stride = K;
+      a.y = y.data();
+      a.y_row_stride = N;
+      ember::cpu::kernels_for(isa).qmatmul(a);
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double s = 0, ww = 0, xx = 0;
+          for (int64_t kk = 0; kk < K; ++kk) {
+            s += static_cast<double>(wd[n * K + kk]) * x[m * K + kk];
+            ww += static_cast<double>(wd[n * K + kk]) * wd[n * K + kk];
+            xx += static_cast<double>(x[m * K + kk]) * x[m * K + kk];
+          }
+          EXPECT_NEAR(y[m * N + n], s, 3e-3 * std::sqrt(ww * xx))
+              << "type " << static_cast<int>(type) << " " << ember::cpu::isa_name(isa) << " [" << m << ", " << n << "]";
         }
     }
   }
