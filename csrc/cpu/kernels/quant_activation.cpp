@@ -205,7 +205,9 @@ void q8_K_simd(const float* x, block_q8_K* y, int64_t nb) {
     for (int j = 0; j < QK_K; j += 8) {
       const int mask = _mm256_movemask_ps(_mm256_cmp_ps(abs_ps(_mm256_loadu_ps(x + j)), vamax, _CMP_EQ_OQ));
       if (mask) {
-        max = x[j + __builtin_ctz(static_cast<unsigned>(mask))];
+        int lane = 0;
+        while (!((mask >> lane) & 1)) ++lane;
+        max = x[j + lane];
         break;
       }
     }
