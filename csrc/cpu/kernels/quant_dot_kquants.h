@@ -15,35 +15,41 @@ inline namespace EMBER_ISA_NS {
 // low 6 bits, bytes 4-7 mins 0-3; scales / mins 4-7 take their low 4 bits from the nibbles of bytes
 // 8-11 and their top 2 bits from the top bits of bytes 0-3 / 4-7. Writes scales to out[0..7] and mins
 // to out[8..15].
-EMBER_FORCE_INLINE void kquant_decode_scales_q4_K(const uint8_t* packed, uint8_t out[16]) {
+EMBER_FORCE_INLINE void kquant_scale_words_q4_K(const uint8_t* packed, uint32_t v[4]) {
   uint32_t w[3];
   std::memcpy(w, packed, 12);
   const uint32_t low6 = 0x3f3f3f3fu, low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
-  const uint32_t v[4] = {
-      w[0] & low6,                                        // scales 0-3
-      (w[2] & low4) | (((w[0] >> 6) & low2) << 4),        // scales 4-7
-      w[1] & low6,                                        // mins 0-3
-      ((w[2] >> 4) & low4) | (((w[1] >> 6) & low2) << 4)  // mins 4-7
-  };
+  v[0] = w[0] & low6;                                        // scales 0-3
+  v[1] = (w[2] & low4) | (((w[0] >> 6) & low2) << 4);        // scales 4-7
+  v[2] = w[1] & low6;                                        // mins 0-3
+  v[3] = ((w[2] >> 4) & low4) | (((w[1] >> 6) & low2) << 4);  // mins 4-7
+}
+EMBER_FORCE_INLINE void kquant_decode_scales_q4_K(const uint8_t* packed, uint8_t out[16]) {
+  uint32_t v[4];
+  kquant_scale_words_q4_K(packed, v);
   std::memcpy(out, v, 16);
 }
 
 // Q3_K: 12 bytes hold 16 six-bit scales stored with a +32 bias. Scale s takes its low 4 bits from
 // byte s (s < 8, low nibble) or byte s - 8 (high nibble), and its top 2 bits from bits 2*(s/4) of
 // byte 8 + s%4. Writes the signed scales (bias removed) to out[0..15].
-EMBER_FORCE_INLINE void kquant_decode_scales_q3_K(const uint8_t* packed, int8_t out[16]) {
+// (SIMD code builds its vectors from the words: storing them and loading 16 bytes back would stall
+// store-to-load forwarding.)
+EMBER_FORCE_INLINE void kquant_scale_words_q3_K(const uint8_t* packed, uint32_t v[4]) {
   uint32_t w[3];
   std::memcpy(w, packed, 12);
   const uint32_t low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
-  uint32_t v[4] = {
-      (w[0] & low4) | ((w[2] & low2) << 4),
-      (w[1] & low4) | (((w[2] >> 2) & low2) << 4),
-      ((w[0] >> 4) & low4) | (((w[2] >> 4) & low2) << 4),
-      ((w[1] >> 4) & low4) | (((w[2] >> 6) & low2) << 4),
-  };
+  v[0] = (w[0] & low4) | ((w[2] & low2) << 4);
+  v[1] = (w[1] & low4) | (((w[2] >> 2) & low2) << 4);
+  v[2] = ((w[0] >> 4) & low4) | (((w[2] >> 4) & low2) << 4);
+  v[3] = ((w[1] >> 4) & low4) | (((w[2] >> 6) & low2) << 4);
   // Every byte is < 64: subtracting 32 from each byte cannot borrow across bytes when done as
   // (v | 0x80) - 32, and the 0x80 marker is cleared again by the xor.
-  for (uint32_t& x : v) x = ((x | 0x80808080u) - 0x20202020u) ^ 0x80808080u;
+  for (int i = 0; i < 4; ++i) v[i] = ((v[i] | 0x80808080u) - 0x20202020u) ^ 0x80808080u;
+}
+EMBER_FORCE_INLINE void kquant_decode_scales_q3_K(const uint8_t* packed, int8_t out[16]) {
+  uint32_t v[4];
+  kquant_scale_words_q3_K(packed, v);
   std::memcpy(out, v, 16);
 }
 

@@ -56,6 +56,10 @@ alignas(32) constexpr ScaleMasks kScaleMasks = make_scale_masks();
 EMBER_FORCE_INLINE __m256i load_mask(const int8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
 EMBER_FORCE_INLINE __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+EMBER_FORCE_INLINE __m128i words(const uint32_t v[4]) {
+  return _mm_set_epi32(static_cast<int>(v[3]), static_cast<int>(v[2]), static_cast<int>(v[1]), static_cast<int>(v[0]));
+}
+
 EMBER_FORCE_INLINE float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -123,9 +127,9 @@ void tile_q3_K(int64_t nb, const quant::block_q3_K* wb, const void* x, int64_t x
   for (int64_t b = 0; b < nb; ++b) {
     const quant::block_q3_K& blk = wb[b];
     const Rows<NX> r(x, x_stride, b);
-    alignas(16) int8_t scales[16];
-    kquant_decode_scales_q3_K(blk.scales, scales);
-    const __m256i sc = _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(scales)));
+    uint32_t sw[4];
+    kquant_scale_words_q3_K(blk.scales, sw);
+    const __m256i sc = _mm256_cvtepi8_epi16(words(sw));
     __m256i hm = loadu(blk.hmask);
     __m256i isum[NX];
     for (int j = 0; j < NX; ++j) isum[j] = _mm256_setzero_si256();
@@ -169,9 +173,9 @@ void tile_q45_K(int64_t nb, const void* wv, const void* x, int64_t x_stride, flo
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = wb[b];
     const Rows<NX> r(x, x_stride, b);
-    alignas(16) uint8_t sm[16];
-    kquant_decode_scales_q4_K(blk.scales, sm);
-    const __m128i sm8 = _mm_load_si128(reinterpret_cast<const __m128i*>(sm));
+    uint32_t sw[4];
+    kquant_scale_words_q4_K(blk.scales, sw);
+    const __m128i sm8 = words(sw);
     const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm8));
     const __m128i mins = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm8, sm8));
     [[maybe_unused]] __m256i hb;
@@ -247,6 +251,22 @@ void tile_q6_K(int64_t nb, const quant::block_q6_K* wb, const void* x, int64_t x
 }
 
 // ---- IQ4_XS ----------------------------------------------------------------------------------------
+// The 8 sub-block scales (6 bits, minus 32) as int16, from scales_l (nibbles) and scales_h (2 bits each).
+EMBER_FORCE_INLINE __m128i iq4_xs_scales(const quant::block_iq4_xs& blk) {
+  uint32_t l;
+  std::memcpy(&l, blk.scales_l, 4);
+  const __m128i v = _mm_cvtsi32_si128(static_cast<int>(l)), m4 = _mm_set1_epi8(0xf);
+  const __m128i low = _mm_unpacklo_epi8(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+  // (h >> 2 * ib) & 3 in lane ib: h * 2^(14 - 2 * ib) keeps bits 2 * ib, 2 * ib + 1 at the top of the lane
+  const __m128i hsh = _mm_mullo_epi16(_mm_set1_epi16(static_cast<short>(blk.scales_h)),
+                                      _mm_setr_epi16(1 << 14, 1 << 12, 1 << 10, 1 << 8, 1 << 6, 1 << 4, 1 << 2, 1));
+  const __m128i high = _mm_slli_epi16(_mm_srli_epi16(hsh, 14), 4);
+  return _mm_sub_epi16(_mm_or_si128(_mm_cvtepu8_epi16(low), high), _mm_set1_epi16(32));
+}
+
+// 32 quant bytes = sub-blocks 2c and 2c + 1, 16 bytes each: low nibbles are elements 0-15 of the
+// sub-block, high nibbles 16-31. So the low-nibble vector pairs with activations [0-15 | 32-47] of the
+// 64 and the high-nibble vector with [16-31 | 48-63]; lane 0 takes scale 2c, lane 1 scale 2c + 1.
 template <int NX>
 void tile_iq4_xs(int64_t nb, const quant::block_iq4_xs* wb, const void* x, int64_t x_stride, float* res) {
   const __m256i m4 = _mm256_set1_epi8(0xf);
@@ -256,26 +276,24 @@ void tile_iq4_xs(int64_t nb, const quant::block_iq4_xs* wb, const void* x, int64
   for (int64_t b = 0; b < nb; ++b) {
     const quant::block_iq4_xs& blk = wb[b];
     const Rows<NX> r(x, x_stride, b);
-    alignas(16) int16_t ls[8];
-    for (int ib = 0; ib < 8; ++ib) ls[ib] = static_cast<int16_t>(kquant_iq4_xs_scale(blk.scales_l, blk.scales_h, ib));
-    const __m256i sc = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(ls)));
+    const __m128i sc8 = iq4_xs_scales(blk);
     __m256i isum[NX];
     for (int j = 0; j < NX; ++j) isum[j] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
-      // 32 bytes = sub-blocks 2c and 2c + 1; each has its 16 low nibbles first, then 16 high nibbles.
       const __m256i v = loadu(blk.qs + 32 * c);
-      const __m256i lo = _mm256_and_si256(v, m4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-      const __m256i wa = _mm256_shuffle_epi8(table, _mm256_permute2x128_si256(lo, hi, 0x20));
-      const __m256i wc = _mm256_shuffle_epi8(table, _mm256_permute2x128_si256(lo, hi, 0x31));
-      const __m256i aa = _mm256_sign_epi8(wa, wa), ac = _mm256_sign_epi8(wc, wc);
-      const __m256i sa = _mm256_shuffle_epi8(sc, load_mask(kScaleMasks.bcast[2 * c]));
-      const __m256i sb = _mm256_shuffle_epi8(sc, load_mask(kScaleMasks.bcast[2 * c + 1]));
+      const __m256i wl = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m4));
+      const __m256i wh = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+      const __m256i al = _mm256_sign_epi8(wl, wl), ah = _mm256_sign_epi8(wh, wh);
+      // [s(2c) x 8 | s(2c + 1) x 8]
+      const __m256i s = _mm256_set_m128i(_mm_shuffle_epi8(sc8, _mm_set1_epi16(static_cast<short>(((4 * c + 3) << 8) | (4 * c + 2)))),
+                                         _mm_shuffle_epi8(sc8, _mm_set1_epi16(static_cast<short>(((4 * c + 1) << 8) | (4 * c)))));
       for (int j = 0; j < NX; ++j) {
         const int8_t* y = r.y[j]->qs + 64 * c;
-        const __m256i pa = _mm256_maddubs_epi16(aa, _mm256_sign_epi8(loadu(y), wa));
-        const __m256i pc = _mm256_maddubs_epi16(ac, _mm256_sign_epi8(loadu(y + 32), wc));
-        isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_madd_epi16(pa, sa), _mm256_madd_epi16(pc, sb)));
+        const __m256i yl = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(y + 32), reinterpret_cast<const __m128i*>(y));
+        const __m256i yh = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(y + 48), reinterpret_cast<const __m128i*>(y + 16));
+        const __m256i pl = _mm256_maddubs_epi16(al, _mm256_sign_epi8(yl, wl));
+        const __m256i ph = _mm256_maddubs_epi16(ah, _mm256_sign_epi8(yh, wh));
+        isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_madd_epi16(pl, s), _mm256_madd_epi16(ph, s)));  // pair sums reach 2 * 127 * 127: no int16 add
       }
     }
     const float d = half_bits_to_float(blk.d);

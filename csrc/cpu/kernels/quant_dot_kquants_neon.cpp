@@ -49,8 +49,7 @@ EMBER_FORCE_INLINE int32x4_t dot32(int32x4_t acc, int8x16_t w0, int8x16_t w1, co
 }
 
 // sum_s m[s] * bsums[s] over 16 sub-blocks of 16 (m: 16 small non-negative values)
-EMBER_FORCE_INLINE int32_t min_dot16(const uint8_t* m, const int16_t* bsums) {
-  const uint8x16_t m8 = vld1q_u8(m);
+EMBER_FORCE_INLINE int32_t min_dot16(uint8x16_t m8, const int16_t* bsums) {
   const int16x8_t m0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(m8)));
   const int16x8_t m1 = vreinterpretq_s16_u16(vmovl_u8(vget_high_u8(m8)));
   const int16x8_t b0 = vld1q_s16(bsums), b1 = vld1q_s16(bsums + 8);
@@ -64,15 +63,15 @@ EMBER_FORCE_INLINE int32_t min_dot16(const uint8_t* m, const int16_t* bsums) {
 // ---- Q2_K ------------------------------------------------------------------------------------------
 template <int NX>
 void tile_q2_K(int64_t nb, const quant::block_q2_K* wb, const void* x, int64_t x_stride, float* res) {
-  const uint8x16_t m3 = vdupq_n_u8(3), m4 = vdupq_n_u8(0xf);
+  const uint8x16_t m3 = vdupq_n_u8(3);
   float sum[NX] = {};
   for (int64_t b = 0; b < nb; ++b) {
     const quant::block_q2_K& blk = wb[b];
     const Rows<NX> r(x, x_stride, b);
-    alignas(16) uint8_t sc[16], mn[16];
+    uint8_t sc[16];
     const uint8x16_t raw = vld1q_u8(blk.scales);
-    vst1q_u8(sc, vandq_u8(raw, m4));
-    vst1q_u8(mn, vshrq_n_u8(raw, 4));
+    for (int s = 0; s < 16; ++s) sc[s] = blk.scales[s] & 0xf;
+    const uint8x16_t mn = vshrq_n_u8(raw, 4);
     int32x4_t isum[NX];
     for (int j = 0; j < NX; ++j) isum[j] = vdupq_n_s32(0);
     for (int h = 0; h < 2; ++h) {
@@ -143,12 +142,14 @@ void tile_q45_K(int64_t nb, const void* wv, const void* x, int64_t x_stride, flo
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = wb[b];
     const Rows<NX> r(x, x_stride, b);
-    alignas(16) uint8_t sm[16];
-    kquant_decode_scales_q4_K(blk.scales, sm);
-    // mins per 32 elements, repeated per 16 so they pair with bsums
-    alignas(16) uint8_t mn[16];
-    const uint8x8_t m8 = vld1_u8(sm + 8);
-    vst1q_u8(mn, vcombine_u8(vzip1_u8(m8, m8), vzip2_u8(m8, m8)));
+    uint32_t sw[4];
+    kquant_scale_words_q4_K(blk.scales, sw);
+    uint8_t sm[8];  // scales
+    std::memcpy(sm, sw, 8);
+    // mins per 32 elements, repeated per 16 so they pair with bsums (built from the words: a vector load
+    // of bytes just stored would stall store-to-load forwarding)
+    const uint8x8_t m8 = vcreate_u8(static_cast<uint64_t>(sw[2]) | (static_cast<uint64_t>(sw[3]) << 32));
+    const uint8x16_t mn = vcombine_u8(vzip1_u8(m8, m8), vzip2_u8(m8, m8));
     [[maybe_unused]] uint8x16_t h0, h1;
     if constexpr (kQ5) {
       h0 = vld1q_u8(blk.qh);
