@@ -20,7 +20,6 @@
 
 #include <type_traits>
 
-#include "core/half.h"
 #include "quant/blocks.h"
 
 namespace ember::cpu {
@@ -55,6 +54,9 @@ alignas(32) constexpr ScaleMasks kScaleMasks = make_scale_masks();
 
 EMBER_FORCE_INLINE __m256i load_mask(const int8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
 EMBER_FORCE_INLINE __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// f16 bits to float through F16C (the avx2 and avx512 levels are built with -mf16c)
+EMBER_FORCE_INLINE float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
 EMBER_FORCE_INLINE __m128i words(const uint32_t v[4]) {
   return _mm_set_epi32(static_cast<int>(v[3]), static_cast<int>(v[2]), static_cast<int>(v[1]), static_cast<int>(v[0]));
@@ -108,7 +110,7 @@ void tile_q2_K(int64_t nb, const quant::block_q2_K* wb, const void* x, int64_t x
         for (int j = 0; j < NX; ++j) isum[j] = _mm256_add_epi32(isum[j], dot32(q, r.y[j]->qs + e, s));
       }
     }
-    const float d = half_bits_to_float(blk.d), dmin = half_bits_to_float(blk.dmin);
+    const float d = h2f(blk.d), dmin = h2f(blk.dmin);
     for (int j = 0; j < NX; ++j) {
       const __m256i m = _mm256_madd_epi16(mins, loadu(r.y[j]->bsums));
       acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_set1_ps(d * r.y[j]->d), acc[j]);
@@ -147,7 +149,7 @@ void tile_q3_K(int64_t nb, const quant::block_q3_K* wb, const void* x, int64_t x
         for (int j = 0; j < NX; ++j) isum[j] = _mm256_add_epi32(isum[j], dot32(q, r.y[j]->qs + e, s));
       }
     }
-    const float d = half_bits_to_float(blk.d);
+    const float d = h2f(blk.d);
     for (int j = 0; j < NX; ++j) {
       const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc, loadu(r.y[j]->bsums)), 2);  // 4 * scale * bsum
       acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isum[j], off)), _mm256_set1_ps(d * r.y[j]->d), acc[j]);
@@ -198,7 +200,7 @@ void tile_q45_K(int64_t nb, const void* wv, const void* x, int64_t x_stride, flo
         isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(dot32(lo, y, s_lo), dot32(hi, y + 32, s_hi)));
       }
     }
-    const float d = half_bits_to_float(blk.d), dmin = half_bits_to_float(blk.dmin);
+    const float d = h2f(blk.d), dmin = h2f(blk.dmin);
     for (int j = 0; j < NX; ++j) {
       const __m128i* bs = reinterpret_cast<const __m128i*>(r.y[j]->bsums);
       const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128(bs), _mm_loadu_si128(bs + 1));  // per 32 elements
@@ -241,7 +243,7 @@ void tile_q6_K(int64_t nb, const quant::block_q6_K* wb, const void* x, int64_t x
         for (int j = 0; j < NX; ++j) isum[j] = _mm256_add_epi32(isum[j], dot32(q[g], r.y[j]->qs + e, s));
       }
     }
-    const float d = half_bits_to_float(blk.d);
+    const float d = h2f(blk.d);
     for (int j = 0; j < NX; ++j) {
       const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc, loadu(r.y[j]->bsums)), 5);  // 32 * scale * bsum
       acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isum[j], off)), _mm256_set1_ps(d * r.y[j]->d), acc[j]);
@@ -296,7 +298,7 @@ void tile_iq4_xs(int64_t nb, const quant::block_iq4_xs* wb, const void* x, int64
         isum[j] = _mm256_add_epi32(isum[j], _mm256_add_epi32(_mm256_madd_epi16(pl, s), _mm256_madd_epi16(ph, s)));  // pair sums reach 2 * 127 * 127: no int16 add
       }
     }
-    const float d = half_bits_to_float(blk.d);
+    const float d = h2f(blk.d);
     for (int j = 0; j < NX; ++j) {
       acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[j]), _mm256_set1_ps(d * r.y[j]->d), acc[j]);
     }
