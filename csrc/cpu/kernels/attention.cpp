@@ -27,6 +27,7 @@
 
 #include "cpu/attention_args.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/scratch_buffer.h"
 #include "cpu/kernels/dispatch.h"
 #include "cpu/kernels/forward.h"
 #include "cpu/kernels/vec_io.h"
@@ -47,33 +48,9 @@ EMBER_FORCE_INLINE void unroll(F&& f) {
       std::make_integer_sequence<int, N>{});
 }
 
-// 64-byte aligned memory, grown on demand; kept per thread between calls.
-struct Buffer {
-  void* ptr = nullptr;
-  size_t capacity = 0;
-  Buffer() = default;
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  ~Buffer() { release(); }
-  void release() {
-    if (ptr) ::operator delete(ptr, std::align_val_t(64));
-    ptr = nullptr;
-    capacity = 0;
-  }
-  template <class C>
-  C* get(size_t count) {
-    const size_t bytes = count * sizeof(C);
-    if (bytes > capacity) {
-      release();
-      ptr = ::operator new(bytes, std::align_val_t(64));
-      capacity = bytes;
-    }
-    return static_cast<C*>(ptr);
-  }
-};
 
-Buffer& thread_scratch() {
-  static thread_local Buffer buffer;
+ScratchBuffer& thread_scratch() {
+  static thread_local ScratchBuffer buffer;
   return buffer;
 }
 
@@ -244,7 +221,7 @@ class Attention {
     }
     const int64_t split_len = round_up((a_.kv_len + splits - 1) / splits, kKeys);
     const int64_t part_size = 2 * kRows + kRows * Evp_;  // m, l, output rows
-    Buffer parts;
+    ScratchBuffer parts;
     C* all = parts.get<C>(static_cast<size_t>(tasks * splits * part_size));
     parallel_for(tasks * splits, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {

@@ -4,9 +4,11 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "core/portable.h"
 #include "cpu/kernels/quant_dot.h"
+#include "quant/blocks.h"
 
 namespace ember::cpu {
 inline namespace EMBER_ISA_NS {
@@ -66,6 +68,30 @@ EMBER_FORCE_INLINE int kquant_iq4_xs_scale(const uint8_t* scales_l, uint16_t sca
 constexpr int kKQuantMaxNx = 4;
 QDotFn kquant_dot_avx2(quant::QType type);
 QDotFn kquant_dot_dotprod(quant::QType type);
+
+// The QDotFn body the SIMD levels share: each weight row against the activation rows in tiles of up
+// to kKQuantMaxNx, through run_tile(std::integral_constant<int, NX>, blocks, w_row, x, x_stride, res).
+template <class RunTile>
+EMBER_FORCE_INLINE void kquant_dot_in_tiles(int64_t k, const void* w, int64_t w_stride, int nw, const void* x,
+                                            int64_t x_stride, int nx, float* out, int64_t out_stride,
+                                            RunTile run_tile) {
+  const int64_t nb = k / quant::QK_K;
+  for (int i = 0; i < nw; ++i) {
+    const void* wi = static_cast<const char*>(w) + i * w_stride;
+    for (int j0 = 0; j0 < nx; j0 += kKQuantMaxNx) {
+      const void* xj = static_cast<const char*>(x) + j0 * x_stride;
+      float res[kKQuantMaxNx];
+      const int nj = nx - j0 < kKQuantMaxNx ? nx - j0 : kKQuantMaxNx;
+      switch (nj) {
+        case 1: run_tile(std::integral_constant<int, 1>{}, nb, wi, xj, x_stride, res); break;
+        case 2: run_tile(std::integral_constant<int, 2>{}, nb, wi, xj, x_stride, res); break;
+        case 3: run_tile(std::integral_constant<int, 3>{}, nb, wi, xj, x_stride, res); break;
+        default: run_tile(std::integral_constant<int, 4>{}, nb, wi, xj, x_stride, res); break;
+      }
+      for (int j = 0; j < nj; ++j) out[(j0 + j) * out_stride + i] = res[j];
+    }
+  }
+}
 
 }  // namespace EMBER_ISA_NS
 }  // namespace ember::cpu

@@ -258,24 +258,12 @@ void run_tile(quant::QType type, int64_t nb, const void* w, const void* x, int64
 }
 
 template <quant::QType kType>
-void dot_dotprod(int64_t k, const void* w, int64_t w_stride, int nw, const void* x, int64_t x_stride, int nx,
-                 float* out, int64_t out_stride) {
-  const int64_t nb = k / QK_K;
-  for (int i = 0; i < nw; ++i) {
-    const void* wi = static_cast<const char*>(w) + i * w_stride;
-    for (int j0 = 0; j0 < nx; j0 += kKQuantMaxNx) {
-      const void* xj = static_cast<const char*>(x) + j0 * x_stride;
-      float res[kKQuantMaxNx];
-      const int nj = nx - j0 < kKQuantMaxNx ? nx - j0 : kKQuantMaxNx;
-      switch (nj) {
-        case 1: run_tile<1>(kType, nb, wi, xj, x_stride, res); break;
-        case 2: run_tile<2>(kType, nb, wi, xj, x_stride, res); break;
-        case 3: run_tile<3>(kType, nb, wi, xj, x_stride, res); break;
-        default: run_tile<4>(kType, nb, wi, xj, x_stride, res); break;
-      }
-      for (int j = 0; j < nj; ++j) out[(j0 + j) * out_stride + i] = res[j];
-    }
-  }
+void dot_dotprod(int64_t k, const void* w, int64_t w_stride, int nw, const void* x, int64_t x_stride, int nx, float* out,
+                 int64_t out_stride) {
+  kquant_dot_in_tiles(k, w, w_stride, nw, x, x_stride, nx, out, out_stride,
+                      [](auto tile, int64_t nb, const void* wi, const void* xj, int64_t xs, float* res) {
+                        run_tile<decltype(tile)::value>(kType, nb, wi, xj, xs, res);
+                      });
 }
 
 }  // namespace

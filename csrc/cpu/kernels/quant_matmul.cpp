@@ -23,6 +23,7 @@
 
 #include "core/half.h"
 #include "cpu/kernel_table.h"
+#include "cpu/kernels/scratch_buffer.h"
 #include "cpu/kernels/quant_dot.h"
 #include "cpu/kernels/vec_io.h"
 #include "cpu/thread_pool.h"
@@ -37,35 +38,12 @@ namespace {
 using quant::QType;
 
 // ---- scratch: 64-byte aligned, grown on demand, kept per thread for the next call -----------------
-struct Buffer {
-  void* ptr = nullptr;
-  size_t capacity = 0;
-  Buffer() = default;
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  ~Buffer() { release(); }
-  void release() {
-    if (ptr) ::operator delete(ptr, std::align_val_t(64));
-    ptr = nullptr;
-    capacity = 0;
-  }
-  template <class T>
-  T* get(int64_t count) {
-    const size_t bytes = (static_cast<size_t>(count) * sizeof(T) + 127) & ~size_t(63);
-    if (bytes > capacity) {
-      release();
-      ptr = ::operator new(bytes, std::align_val_t(64));
-      capacity = bytes;
-    }
-    return static_cast<T*>(ptr);
-  }
-};
 
 struct Scratch {
-  Buffer shared;  // the calling thread's: quantized (or f32) activation rows for all workers
-  Buffer row;     // one f32 activation row being converted
-  Buffer wrows;   // f32 weight rows of the float path
-  Buffer out;     // f32 output tile for 16-bit y
+  ScratchBuffer shared;  // the calling thread's: quantized (or f32) activation rows for all workers
+  ScratchBuffer row;     // one f32 activation row being converted
+  ScratchBuffer wrows;   // f32 weight rows of the float path
+  ScratchBuffer out;     // f32 output tile for 16-bit y
 };
 
 Scratch& scratch() {
