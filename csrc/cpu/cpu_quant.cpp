@@ -1,10 +1,13 @@
 // The CPU backend's quantized ops (issue #4): rows through the scalar reference, matmul through the
 // per-ISA kernels.
 #include <algorithm>
+#include <optional>
 
 #include "core/error.h"
+#include "core/ops.h"
 #include "core/qtensor.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/cpu_ops.h"
 #include "cpu/kernel_table.h"
 #include "cpu/thread_pool.h"
 #include "quant/reference.h"
@@ -36,7 +39,36 @@ void dequantize(const QTensor& src, const Tensor& dst) {
   });
 }
 
+namespace {
+
+// Batches at least this large multiply float-row weights (f32 / f16 / bf16) with the GEMM.
+constexpr int64_t kFloatWeightGemmRows = 16;
+
+// w's rows as a (N, K) tensor of their own dtype over the same bytes, when the bytes are aligned.
+std::optional<Tensor> float_weight_view(const QTensor& w) {
+  DType dtype;
+  switch (w.type()) {
+    case quant::QType::F32: dtype = DType::F32; break;
+    case quant::QType::F16: dtype = DType::F16; break;
+    case quant::QType::BF16: dtype = DType::BF16; break;
+    default: return std::nullopt;
+  }
+  const Tensor& bytes = w.data();
+  const int64_t size = static_cast<int64_t>(itemsize(dtype));
+  if (bytes.offset() % size != 0 || reinterpret_cast<uintptr_t>(bytes.data_ptr()) % size != 0) return std::nullopt;
+  return Tensor(bytes.storage(), Layout(Dims{w.shape()[0], w.shape()[1]}, bytes.offset() / size), dtype);
+}
+
+}  // namespace
+
 void qmatmul(const Tensor& x, const QTensor& w, const Tensor& dst) {
+  if (x.shape()[0] >= kFloatWeightGemmRows) {
+    if (const std::optional<Tensor> wf = float_weight_view(w)) {
+      const Tensor wx = to_dtype(*wf, x.dtype());
+      matmul(x, wx.with_layout(wx.layout().transpose(0, 1)), dst);
+      return;
+    }
+  }
   QMatmulArgs a;
   a.wtype = w.type();
   a.w = w.data().data_ptr();
