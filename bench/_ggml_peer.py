@@ -14,6 +14,7 @@ libraries (native CPU flags), one build per llama-cpp-python version.
 """
 
 import ctypes
+import hashlib
 import json
 import os
 import shutil
@@ -37,15 +38,28 @@ def _log(msg):
     print(f"[ggml peer] {msg}", file=sys.stderr, flush=True)
 
 
-def _latest_sdist():
-    """(version, url) of the newest llama-cpp-python sdist on PyPI."""
-    with urllib.request.urlopen(PYPI_JSON, timeout=60) as r:
+def _sdist(version=None):
+    """(version, url, sha256) of llama-cpp-python's sdist on PyPI: `version`, or the newest."""
+    url = PYPI_JSON if version is None else f"https://pypi.org/pypi/llama-cpp-python/{version}/json"
+    with urllib.request.urlopen(url, timeout=60) as r:
         meta = json.load(r)
     version = meta["info"]["version"]
     for f in meta["urls"]:
         if f["packagetype"] == "sdist":
-            return version, urllib.parse.urljoin(PYPI_JSON, f["url"])
+            return version, urllib.parse.urljoin(url, f["url"]), f["digests"]["sha256"]
     raise RuntimeError(f"llama-cpp-python {version} has no sdist on PyPI")
+
+
+def _download(url, sha256, dest):
+    _log(f"downloading {url}")
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=60) as r, open(dest + ".part", "wb") as f:
+        while chunk := r.read(1 << 20):
+            digest.update(chunk)
+            f.write(chunk)
+    if digest.hexdigest() != sha256:
+        raise RuntimeError(f"{url}: sha256 {digest.hexdigest()} is not PyPI's {sha256}")
+    os.replace(dest + ".part", dest)
 
 
 def _cached_versions(root):
@@ -100,10 +114,11 @@ def ensure_ggml(version=None):
     root = cache_dir()
     os.makedirs(root, exist_ok=True)
     version = version or os.environ.get("EMBER_BENCH_LLAMA_CPP_VERSION")
-    url = None
+    sdist = None
     if version is None:
         try:
-            version, url = _latest_sdist()
+            sdist = _sdist()
+            version = sdist[0]
         except OSError as e:
             cached = _cached_versions(root)
             if not cached:
@@ -116,13 +131,7 @@ def ensure_ggml(version=None):
         return version, src, build
     tarball = os.path.join(root, f"llama_cpp_python-{version}.tar.gz")
     if not os.path.exists(tarball):
-        if url is None:
-            with urllib.request.urlopen(f"https://pypi.org/pypi/llama-cpp-python/{version}/json", timeout=60) as r:
-                meta = json.load(r)
-            url = next(urllib.parse.urljoin(PYPI_JSON, f["url"]) for f in meta["urls"] if f["packagetype"] == "sdist")
-        _log(f"downloading {url}")
-        urllib.request.urlretrieve(url, tarball + ".part")
-        os.replace(tarball + ".part", tarball)
+        _download(*(sdist or _sdist(version))[1:], tarball)
     os.makedirs(work, exist_ok=True)
     if not os.path.isdir(src):
         _extract_ggml(tarball, src)
