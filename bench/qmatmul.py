@@ -103,17 +103,19 @@ def time_interleaved(fns, budget):
     5 times each and more while the estimated cost of a round stays within `budget` seconds. A cheap
     call (< 20 ms) is preceded by an untimed one in each turn: the previous library's worker threads
     may still be spinning when its turn starts."""
-    est = {}
+    times = {}
     for name, fn in fns.items():
         fn()
         t0 = time.perf_counter()
         fn()
-        est[name] = time.perf_counter() - t0
-    reps = max(5, min(50, int(budget / max(sum(est.values()), 1e-9))))
-    times = {name: [] for name in fns}
-    for _ in range(reps):
+        times[name] = [time.perf_counter() - t0]
+    reps = max(5, min(50, int(budget / max(sum(t[0] for t in times.values()), 1e-9))))
+    start = time.perf_counter()
+    for i in range(1, reps):
+        if i >= 5 and time.perf_counter() - start > 2 * budget:  # the first call misjudged the cost
+            break
         for name, fn in fns.items():
-            if est[name] < 0.02:
+            if times[name][0] < 0.02:
                 fn()
             t0 = time.perf_counter()
             fn()
