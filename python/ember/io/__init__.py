@@ -1,4 +1,5 @@
-"""Loading and saving weights: safetensors, PyTorch checkpoints, NumPy .npy/.npz.
+"""Loading and saving weights: safetensors, GGUF (and legacy GGML/GGJT), PyTorch checkpoints,
+NumPy .npy/.npz.
 
 Every loader maps the file and wraps tensors without copying on CPU. Files are untrusted: anything
 malformed raises ``FileFormatError`` (a ValueError) naming the file and the problem; a pickle that
@@ -21,10 +22,12 @@ from ember.io.safetensors import SafetensorsFile, load_safetensors, save_safeten
 _LAZY = {
     "load_pth": "pth", "load_pth_object": "pth",
     "load_npy": "npy", "save_npy": "npy", "load_npz": "npy", "save_npz": "npy",
+    "load_gguf": "gguf", "save_gguf": "gguf", "GGUFValue": "gguf", "load_ggml": "ggml_legacy",
 }
 
 __all__ = ["FileFormatError", "UnsafePickleError", "SafetensorsFile", "load", "load_safetensors",
-           "save_safetensors", "load_pth", "load_pth_object", "load_npy", "save_npy", "load_npz", "save_npz"]
+           "save_safetensors", "load_pth", "load_pth_object", "load_npy", "save_npy", "load_npz", "save_npz",
+           "load_gguf", "save_gguf", "GGUFValue", "load_ggml"]
 
 
 def __getattr__(name):
@@ -37,7 +40,7 @@ def __getattr__(name):
 
 
 def _sniff(path):
-    """The format of a file from its first bytes: safetensors, pth, pth-legacy, npy, zip, gguf, json."""
+    """The format of a file from its first bytes: safetensors, pth, npy, zip, gguf, ggml, json."""
     with open(path, "rb") as f:
         head = f.read(512)
     if head.startswith(b"\x93NUMPY"):
@@ -46,6 +49,8 @@ def _sniff(path):
         return "zip"
     if head.startswith(b"GGUF"):
         return "gguf"
+    if head[:4] in (b"lmgg", b"fmgg", b"tjgg"):  # legacy llama.cpp magics, written as little-endian uint32
+        return "ggml"
     if len(head) >= 9 and head[8:9] == b"{":
         return "safetensors"  # before the pickle test: a header length can start with byte 0x80
     if head[:1] == b"\x80" or head.startswith(b"L%dL\n" % 0x1950A86A20F9469CFC6C) or head[257:262] == b"ustar":
@@ -115,9 +120,12 @@ def _load_directory(path, device, dtype):
 def load(path, device="cpu", dtype=None):
     """Every tensor of a weight file, a sharded checkpoint's ``*.index.json`` or a model directory.
 
-    The format is read from the file's first bytes (safetensors, PyTorch zip or legacy, .npy, .npz),
-    not from its name; a ``.npy`` file gives ``{file stem: tensor}``. ``dtype`` converts
-    floating-point tensors; integer and bool tensors keep their dtype."""
+    The format is read from the file's first bytes (safetensors, GGUF, legacy GGML/GGJT, PyTorch
+    zip or legacy, .npy, .npz), not from its name; a ``.npy`` file gives ``{file stem: tensor}``.
+    ``dtype`` converts floating-point tensors; integer and bool tensors keep their dtype, and
+    quantized tensors (``ember.QTensor``) stay quantized. GGUF metadata is dropped: use
+    ``load_gguf`` for it."""
+    from ember import Tensor
     from ember.io._common import convert
 
     path = os.fspath(path)
@@ -136,11 +144,10 @@ def load(path, device="cpu", dtype=None):
         loaded = __getattr__("load_npz")(path)
     elif kind == "npy":
         loaded = {os.path.splitext(os.path.basename(path))[0]: __getattr__("load_npy")(path)}
-    elif kind == "gguf":
-        if "load_gguf" not in globals():
-            raise FileFormatError(f"{path}: GGUF files are read by ember.io.load_gguf, which this build lacks")
-        loaded, _ = globals()["load_gguf"](path)
+    elif kind in ("gguf", "ggml"):
+        loaded, _ = __getattr__("load_gguf" if kind == "gguf" else "load_ggml")(path, device=device)
+        return {k: convert(v, dtype) if isinstance(v, Tensor) else v for k, v in loaded.items()}
     else:
-        raise FileFormatError(f"{path}: not a safetensors, PyTorch, NumPy or GGUF file (first bytes "
+        raise FileFormatError(f"{path}: not a safetensors, GGUF, GGML, PyTorch or NumPy file (first bytes "
                               f"{open(path, 'rb').read(8)!r})")
     return {k: convert(v, dtype, device) for k, v in loaded.items()}
