@@ -243,6 +243,17 @@ class GgmlPeer:
         assert n == out.nbytes, (n, out.nbytes)
         return out.tobytes()
 
+    def quantize_row_ref(self, qtype, x):
+        """ggml's quantize_row_<type>_ref over all of x (differs from quantize_ref only for iq4_nl, whose
+        _ref row skips the scale search that llama-quantize does)."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.empty(x.shape[0] * self.row_size(qtype, x.shape[-1]), dtype=np.uint8)
+        lib = ctypes.CDLL(os.path.join(self.build, "src", "libggml-base.so"))
+        fn = getattr(lib, f"quantize_row_{qtype.replace('_k', '_K')}_ref")
+        fn.restype, fn.argtypes = None, [P, P, ctypes.c_int64]
+        fn(_ptr(x), _ptr(out), x.size)
+        return out.tobytes()
+
     def dequantize(self, qtype, raw, n):
         """ggml's to_float of n elements stored as qtype blocks in raw -> float32 (n,)."""
         buf = np.frombuffer(raw, dtype=np.uint8)

@@ -1,7 +1,10 @@
 """Quantization error: RMSE of dequantize(quantize(x)) - x for x ~ N(0, 1) of shape (256, 4096), for
-ember's quantizer, llama.cpp's (ggml's reference quantizers, no importance matrix: what llama-quantize
-does without --imatrix; see _ggml_peer.py) and the gguf package's (gguf.quants, for the types it
-quantizes). "same bytes": ember's blocks equal ggml's byte for byte.
+ember's quantizer, llama.cpp's and the gguf package's (gguf.quants, for the types it quantizes).
+
+llama.cpp: ggml_quantize_chunk without an importance matrix, which is what llama-quantize does
+without --imatrix, and the reference of --check. The "row _ref" column is ggml's
+quantize_row_<type>_ref: the same blocks except for iq4_nl, whose _ref row skips the scale search.
+"same bytes": ember's blocks equal ggml_quantize_chunk's byte for byte.
 
     python bench/quant_rmse.py
     python bench/quant_rmse.py --check     # exit 1 if ember's RMSE exceeds llama.cpp's by > 0.1 %
@@ -73,19 +76,20 @@ def main():
             notes.append(ember_raw)
         else:
             ember = rmse(ember_deq, x)
+        row_ref = rmse(ggml.dequantize(qtype, ggml.quantize_row_ref(qtype, x), x.size), x)
         g = gguf_roundtrip(qtype, x)
         excess = None if ember is None else ember / ref - 1
         if args.check and (excess is None or excess > TOL):
             failed.append(qtype)
         same = None if ember is None else ("yes" if ember_raw == raw else "no")
-        rows.append([qtype, fmt(ember, ".6f"), f"{ref:.6f}", fmt(None if g is None else rmse(g, x), ".6f"),
+        rows.append([qtype, fmt(ember, ".6f"), f"{ref:.6f}", f"{row_ref:.6f}", fmt(None if g is None else rmse(g, x), ".6f"),
                      fmt(None if excess is None else 100 * excess, "+.3f"), fmt(same, "")])
     print(f"RMSE of dequantize(quantize(x)) - x, x ~ N(0, 1) ({ROWS} x {COLS}, seed 0); "
           f"llama.cpp = ggml of llama-cpp-python {ggml.version}")
     for n in notes:
         print(f"note: {n}")
     print()
-    print_table(["type", "ember", "llama.cpp", "gguf-py", "ember vs llama.cpp %", "same bytes"], rows)
+    print_table(["type", "ember", "llama.cpp", "row _ref", "gguf-py", "ember vs llama.cpp %", "same bytes"], rows)
     if failed:
         print(f"\nFAIL: ember's RMSE is missing or exceeds llama.cpp's by more than {100 * TOL:g} % for: "
               + ", ".join(failed))
