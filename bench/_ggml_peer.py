@@ -10,7 +10,7 @@ libraries (native CPU flags), one build per llama-cpp-python version.
     w2 = ggml.dequantize("q4_k", raw, w.size)       # -> float32 (n,)
     mm = ggml.matmul("q4_k", raw, n, k, m, threads=2, repack=True)
     y = mm.compute(x)                               # x: float32 (m, k) -> (m, n) = x @ w.T
-    seconds = mm.time(min_reps=5)
+    mm.set_input(x); mm.run()                       # the graph computation alone (what the bench times)
 """
 
 import ctypes
@@ -147,6 +147,14 @@ GGML_STATUS_SUCCESS = 0
 
 P = ctypes.c_void_p
 TO_FLOAT = ctypes.CFUNCTYPE(None, P, P, ctypes.c_int64)
+LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, P)
+GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_CONT = 3, 5
+
+
+@LOG_CALLBACK
+def _log_warnings(level, text, _user):  # ggml's debug / info lines ("repack: repack tensor ...") dropped
+    if GGML_LOG_LEVEL_WARN <= level < GGML_LOG_LEVEL_CONT:
+        sys.stderr.write(text.decode(errors="replace"))
 
 
 class InitParams(ctypes.Structure):  # struct ggml_init_params
@@ -163,6 +171,7 @@ class TypeTraits(ctypes.Structure):  # struct ggml_type_traits
 _SIGNATURES = {
     "ggml_init": (P, [InitParams]),
     "ggml_free": (None, [P]),
+    "ggml_log_set": (None, [LOG_CALLBACK, P]),
     "ggml_tensor_overhead": (ctypes.c_size_t, []),
     "ggml_graph_overhead": (ctypes.c_size_t, []),
     "ggml_new_tensor_2d": (P, [P, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]),
@@ -215,6 +224,7 @@ class GgmlPeer:
     def __init__(self, version=None):
         self.version, self.src, self.build = ensure_ggml(version)
         self.f = _load(self.build)
+        self.f["ggml_log_set"](_log_warnings, None)
         reg = self.f["ggml_backend_cpu_reg"]()
         get_extra = self.f["ggml_backend_reg_get_proc_address"](reg, b"ggml_backend_dev_get_extra_bufts")
         self.repack_buft = None
