@@ -202,7 +202,11 @@ def main():
     for threads in args.threads:
         for qtype in args.types:
             print(f"[qmatmul] {qtype}, {threads} thread(s), {time.perf_counter() - start:.0f} s", file=sys.stderr)
-            runs = [run_worker(__file__, [qtype, shapes, batches, budget], threads) for _ in range(args.repeat)]
+            try:
+                runs = [run_worker(__file__, [qtype, shapes, batches, budget], threads) for _ in range(args.repeat)]
+            except RuntimeError as e:
+                notes.append(f"{qtype}, {threads} thread(s): {e} (its rows are missing)")
+                continue
             notes += [n for n in runs[0]["notes"] if n not in notes]
             for i, r in enumerate(runs[0]["results"]):
                 times = {lib: statistics.median(run["results"][i]["times"][lib] for run in runs) for lib in r["times"]}
