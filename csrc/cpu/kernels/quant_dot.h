@@ -6,11 +6,23 @@
 #include "quant/qtypes.h"
 
 namespace ember::cpu {
+
+// True when the CPU runs AVX-512 VNNI (with VL): the avx512 level then takes the vpdpbusd dot
+// products. Defined in a baseline TU (cpu/cpu_quant_features.cpp).
+bool cpu_has_avx512_vnni();
+
 inline namespace EMBER_ISA_NS {
 
 // Quantizes one row of k floats (k a multiple of the activation type's block size) into activation
 // blocks (Q8_0, Q8_1 or Q8_K). Bit-exact with quant::quantize_row of that type on every level.
 using QuantizeActivationFn = void (*)(const float* x, void* blocks, int64_t k);
+
+// The activation quantizers of this level (quant_activation.cpp): block_q8_0, block_q8_1, block_q8_K.
+void quantize_activation_q8_0(const float* x, void* blocks, int64_t k);
+void quantize_activation_q8_1(const float* x, void* blocks, int64_t k);
+void quantize_activation_q8_K(const float* x, void* blocks, int64_t k);
+// The quantizer of activation type `type` (Q8_0, Q8_1 or Q8_K); nullptr for any other type.
+QuantizeActivationFn activation_quantizer(quant::QType type);
 
 // Dot products of nw weight rows with nx quantized activation rows, k elements each:
 // out[j * out_stride + i] = dot(weight row i, activation row j) for i < nw, j < nx.
