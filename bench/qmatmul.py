@@ -7,7 +7,8 @@ and in its CPU_REPACK buffer (the interleaved layouts llama.cpp loads q4_0 / q4_
 AVX2); the faster of the two is its column, and the "path" column says which.
 
 Each thread count and type runs in its own process (RAYON_NUM_THREADS etc. must be set before import);
-inside it the libraries take turns call by call, each warmed up, and the median call time is kept.
+inside it the libraries take turns in rounds of consecutive calls (see time_interleaved), and the
+median call time is kept.
 ratio = peer time / ember time (> 1: ember faster). GB/s = weight bytes / time.
 
     python bench/qmatmul.py                 # 3 shapes x M in 1, 8, 128 x 12 types x 1, 2 threads
@@ -98,28 +99,33 @@ def candle_qmatmul(qtype, path, x):
     return lambda: q.matmul_t(tx)
 
 
-def time_interleaved(fns, budget):
-    """Median seconds per call of each fn, calling them in turn (after a warm-up call each), at least
-    5 times each and more while the estimated cost of a round stays within `budget` seconds. A cheap
-    call (< 20 ms) is preceded by an untimed one in each turn: the previous library's worker threads
-    may still be spinning when its turn starts."""
-    times = {}
+def time_interleaved(fns, budget, switch_pause=0.02):
+    """Median seconds per call of each fn: at least 5 and at most 50 calls each (as many as `budget`
+    seconds per library set allows), taken in up to 5 rounds in which the libraries take turns.
+
+    Each turn starts with a pause (ggml's OpenMP workers spin for several ms after a call and would
+    take a core from the next library; a library's own idle workers park), then, for a cheap call
+    (< 20 ms), an untimed call that wakes this library's workers, then the timed calls: what each
+    library sees in a run of consecutive calls of its own."""
+    est = {}
     for name, fn in fns.items():
         fn()
         t0 = time.perf_counter()
         fn()
-        times[name] = [time.perf_counter() - t0]
-    reps = max(5, min(50, int(budget / max(sum(t[0] for t in times.values()), 1e-9))))
-    start = time.perf_counter()
-    for i in range(1, reps):
-        if i >= 5 and time.perf_counter() - start > 2 * budget:  # the first call misjudged the cost
-            break
+        est[name] = time.perf_counter() - t0
+    n = max(5, min(50, int(budget / max(sum(est.values()), 1e-9))))
+    rounds = min(n, 5)
+    per_turn = -(-n // rounds)
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
         for name, fn in fns.items():
-            if times[name][0] < 0.02:
+            time.sleep(switch_pause)
+            if est[name] < 0.02:
                 fn()
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+            for _ in range(per_turn):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
