@@ -13,9 +13,8 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ggml_peer import ensure_ggml  # noqa: E402
-
-import ember  # noqa: E402
+import ember
+from _ggml_peer import ensure_ggml
 
 
 class GgufInitParams(ctypes.Structure):  # struct gguf_init_params
@@ -43,7 +42,8 @@ def check(lib, path, tensors, metadata):
     try:
         assert lib.gguf_get_n_tensors(ctx) == len(tensors)
         base = lib.gguf_get_data_offset(ctx)
-        data = open(path, "rb").read()
+        with open(path, "rb") as f:
+            data = f.read()
         for i in range(lib.gguf_get_n_tensors(ctx)):
             name = lib.gguf_get_tensor_name(ctx, i).decode()
             t = tensors[name]

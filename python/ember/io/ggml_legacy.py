@@ -18,7 +18,7 @@ import os
 import struct
 
 from ember.io._common import checked_shape, fail, map_file
-from ember.io.gguf import GGML_TYPES, check_ranges, make_tensor, TensorRecord, to_device
+from ember.io.gguf import GGML_TYPES, TensorRecord, check_ranges, make_tensor, to_device
 
 _MAGICS = {b"lmgg": "ggml", b"fmgg": "ggmf", b"tjgg": "ggjt"}
 HPARAMS = ("n_vocab", "n_embd", "n_mult", "n_head", "n_layer", "n_rot", "ftype")

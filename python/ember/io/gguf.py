@@ -68,9 +68,9 @@ class GGUFValue:
     elements for nested lists): ``GGUFValue([1, 2], "uint8")``. Types: uint8, int8, uint16, int16,
     uint32, int32, uint64, int64, float32, float64, bool, string."""
 
-    __slots__ = ("value", "type")
+    __slots__ = ("type", "value")
 
-    def __init__(self, value, type):  # noqa: A002  (the natural name)
+    def __init__(self, value, type):
         if type not in _VALUE_TYPE_IDS or type == "array":
             names = ", ".join(n for n in _VALUE_TYPE_IDS if n != "array")
             raise ValueError(f"GGUFValue: unknown type {type!r} (one of {names})")
@@ -155,7 +155,7 @@ class _Reader:
 
 
 class TensorRecord:
-    __slots__ = ("name", "ggml_type", "shape", "numel", "offset", "nbytes")
+    __slots__ = ("ggml_type", "name", "nbytes", "numel", "offset", "shape")
 
 
 def _header(buf, path):
@@ -288,7 +288,7 @@ def load_gguf(path, device="cpu"):
     ``FileFormatError``, as do quantized tensors in big-endian files."""
     path = os.fspath(path)
     buf = map_file(path)
-    r, version = _header(buf, path)
+    r, _version = _header(buf, path)
     big_endian = r.order == ">"
     n_tensors = r.count("the tensor count", r.count_size + 16)  # name length, n_dims, type, offset
     n_kv = r.count("the metadata count", r.count_size + 5)  # key length, type, a 1-byte value
@@ -422,7 +422,7 @@ def save_gguf(path, tensors, metadata=None):
     alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
     if isinstance(alignment, GGUFValue):
         alignment = alignment.value
-    if type(alignment) is not int or not 0 < alignment < 1 << 32 or alignment & (alignment - 1):  # noqa: E721
+    if type(alignment) is not int or not 0 < alignment < 1 << 32 or alignment & (alignment - 1):
         raise ValueError(f"save_gguf: general.alignment must be a power of two below 2**32, got {alignment!r}")
     if "general.alignment" in metadata:
         metadata["general.alignment"] = GGUFValue(alignment, "uint32")
