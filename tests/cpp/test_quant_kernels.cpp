@@ -59,6 +59,26 @@ using ember::cpu::QMatmulArgs;
 using ember::quant::QType;
 namespace q = ember::quant;
 
+// y (M, N) = x (M, K) @ W.T through one level's kernel table, every row contiguous, float32.
+std::vector<float> qmatmul_f32(Isa isa, QType type, const void* w, int64_t wrb, int64_t N, int64_t K, int64_t M,
+                               const float* x) {
+  std::vector<float> y(static_cast<size_t>(M * N));
+  QMatmulArgs a;
+  a.wtype = type;
+  a.w = w;
+  a.w_row_bytes = wrb;
+  a.N = N;
+  a.K = K;
+  a.M = M;
+  a.dtype = DType::F32;
+  a.x = x;
+  a.x_row_stride = K;
+  a.y = y.data();
+  a.y_row_stride = N;
+  ember::cpu::kernels_for(isa).qmatmul(a);
+  return y;
+}
+
 using QuantizeFn = void (*)(const float*, void*, int64_t);
 
 struct LevelQuantizers {
@@ -536,20 +556,7 @@ TEST(QuantKernels, FloatPathTypes) {
       for (int64_t i = 0; i < N * K; ++i) wd[i] = static_cast<double>(b[i / 256].d) * b[i / 256].qs[i % 256];
     }
     for (Isa isa : ember::cpu::runnable_isas()) {
-      std::vector<float> y(static_cast<size_t>(M * N));
-      QMatmulArgs a;
-      a.wtype = type;
-      a.w = w.data();
-      a.w_row_bytes = wrb;
-      a.N = N;
-      a.K = K;
-      a.M = M;
-      a.dtype = DType::F32;
-      a.x = x.data();
-      a.x_row_stride = K;
-      a.y = y.data();
-      a.y_row_stride = N;
-      ember::cpu::kernels_for(isa).qmatmul(a);
+      const std::vector<float> y = qmatmul_f32(isa, type, w.data(), wrb, N, K, M, x.data());
       for (int64_t m = 0; m < M; ++m)
         for (int64_t n = 0; n < N; ++n) {
           double s = 0, am = 0;
@@ -612,20 +619,7 @@ TEST(QuantKernels, EveryQTypeThroughReferenceQuantizer) {
       q::dequantize_row(type, w.data() + n * wrb, wd.data() + n * K, K);
     }
     for (Isa isa : ember::cpu::runnable_isas()) {
-      std::vector<float> y(static_cast<size_t>(M * N));
-      QMatmulArgs a;
-      a.wtype = type;
-      a.w = w.data();
-      a.w_row_bytes = wrb;
-      a.N = N;
-      a.K = K;
-      a.M = M;
-      a.dtype = DType::F32;
-      a.x = x.data();
-      a.x_row_stride = K;
-      a.y = y.data();
-      a.y_row_stride = N;
-      ember::cpu::kernels_for(isa).qmatmul(a);
+      const std::vector<float> y = qmatmul_f32(isa, type, w.data(), wrb, N, K, M, x.data());
       for (int64_t m = 0; m < M; ++m)
         for (int64_t n = 0; n < N; ++n) {
           double s = 0, ww = 0, xx = 0;

@@ -69,13 +69,9 @@ void unpack(const quant::block_q3_K& b, Unpacked& u) {
   u.dmin = 0.0f;
 }
 
-void unpack(const quant::block_q4_K& b, Unpacked& u) {
-  for (int c = 0; c < 4; ++c) {
-    for (int l = 0; l < 32; ++l) {
-      u.q[64 * c + l] = static_cast<int8_t>(b.qs[32 * c + l] & 0xf);
-      u.q[64 * c + 32 + l] = static_cast<int8_t>(b.qs[32 * c + l] >> 4);
-    }
-  }
+// The scales, mins and super-block scales Q4_K and Q5_K share (one 6-bit pair per 32 elements).
+template <class Block>
+void unpack_scales_q45_K(const Block& b, Unpacked& u) {
   uint8_t sm[16];
   kquant_decode_scales_q4_K(b.scales, sm);
   for (int s = 0; s < 16; ++s) {
@@ -86,6 +82,16 @@ void unpack(const quant::block_q4_K& b, Unpacked& u) {
   u.dmin = half_bits_to_float(b.dmin);
 }
 
+void unpack(const quant::block_q4_K& b, Unpacked& u) {
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      u.q[64 * c + l] = static_cast<int8_t>(b.qs[32 * c + l] & 0xf);
+      u.q[64 * c + 32 + l] = static_cast<int8_t>(b.qs[32 * c + l] >> 4);
+    }
+  }
+  unpack_scales_q45_K(b, u);
+}
+
 void unpack(const quant::block_q5_K& b, Unpacked& u) {
   for (int c = 0; c < 4; ++c) {
     for (int l = 0; l < 32; ++l) {
@@ -94,14 +100,7 @@ void unpack(const quant::block_q5_K& b, Unpacked& u) {
       u.q[64 * c + 32 + l] = static_cast<int8_t>((b.qs[32 * c + l] >> 4) + 16 * h1);
     }
   }
-  uint8_t sm[16];
-  kquant_decode_scales_q4_K(b.scales, sm);
-  for (int s = 0; s < 16; ++s) {
-    u.scale[s] = sm[s / 2];
-    u.min[s] = sm[8 + s / 2];
-  }
-  u.d = half_bits_to_float(b.d);
-  u.dmin = half_bits_to_float(b.dmin);
+  unpack_scales_q45_K(b, u);
 }
 
 void unpack(const quant::block_q6_K& b, Unpacked& u) {
