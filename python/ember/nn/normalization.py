@@ -1,0 +1,58 @@
+"""Normalisation layers over the last dimensions (fused kernels in the core)."""
+
+import numbers
+
+from ember import _C
+from ember.nn import init
+from ember.nn.module import Module
+
+
+def _shape(normalized_shape):
+    if isinstance(normalized_shape, numbers.Integral):
+        return (int(normalized_shape),)
+    return tuple(int(d) for d in normalized_shape)
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = _shape(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = init.constant(self.normalized_shape, 1.0, dtype, device)
+            if bias:
+                self.bias = init.constant(self.normalized_shape, 0.0, dtype, device)
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        p = self._parameters
+        return _C.layer_norm(x, self.normalized_shape, p["weight"], p["bias"], self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class RMSNorm(Module):
+    """x / sqrt(mean(x^2) + eps) * weight over the last dimensions. eps=None uses the dtype's
+    machine epsilon, as torch.nn.RMSNorm does."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = _shape(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = init.constant(self.normalized_shape, 1.0, dtype, device)
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, x):
+        return _C.rms_norm(x, self.normalized_shape, self._parameters["weight"], self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
