@@ -9,7 +9,9 @@ A GGUF file stores the vocabulary as metadata under llama.cpp's key names (``tok
 
 - ``tokenizer.ggml.model == "gpt2"``: byte-level BPE with the file's merges. ``tokenizer.ggml.pre`` picks
   how text is split before BPE (the regex the merges were learned with); unknown names fall back to
-  GPT-2's split, with a warning.
+  GPT-2's split, with a warning. One difference from transformers: for "smollm" (and the other names
+  llama.cpp splits the same way) every digit is isolated first, as llama.cpp and SmolLM's own
+  tokenizer.json do; transformers skips that, which changes e.g. "  0" (two spaces, a digit).
 - ``tokenizer.ggml.model == "llama"``: SentencePiece BPE: ``▁`` stands for a space, bytes missing from
   the vocabulary become ``<0xXX>`` tokens, and merges (rarely in the file) are derived from the
   token scores. One deliberate difference from transformers: ``tokenizer.ggml.add_space_prefix = false``
@@ -21,8 +23,10 @@ added tokens that are matched whole; both are never split by BPE.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import warnings
 
 __all__ = ["StreamDecoder", "Tokenizer"]
@@ -49,6 +53,9 @@ _SPLITS = {
     **dict.fromkeys(("qwen2", "deepseek-r1-qwen", "megrez"), _QWEN2_SPLIT),
     **dict.fromkeys(("gpt-4o", "llama4"), _GPT4O_SPLIT),
 }
+# llama.cpp isolates every digit first, then splits the rest as GPT-2 does (SmolLM's tokenizer.json has the
+# same Digits + ByteLevel pre-tokenizer); transformers' GGUF conversion skips the digit step.
+_DIGITS_FIRST = ("smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva")
 _GPT2_SPLIT_NAMES = ("default", "gpt2", "gpt-2", "")
 
 
@@ -95,7 +102,8 @@ class Tokenizer:
         if eos_token is None and self.eos_token_id is not None:
             self.eos_token = hf.id_to_token(self.eos_token_id)
         self.chat_template = chat_template
-        self.special_tokens = {k: v for k, v in (special_tokens or {}).items() if v is not None}
+        names = {"bos_token": bos_token, "eos_token": self.eos_token, **(special_tokens or {})}
+        self.special_tokens = {k: v for k, v in names.items() if v is not None}  # template variables
 
     def _id(self, token):
         return None if token is None else self.hf.token_to_id(token)
@@ -109,6 +117,12 @@ class Tokenizer:
 
     def decode(self, ids, skip_special_tokens=True):
         return self.hf.decode(list(ids), skip_special_tokens=skip_special_tokens)
+
+    @functools.cached_property
+    def byte_token_ids(self):
+        """The ids of the byte-fallback tokens ``<0x00>``..``<0xFF>`` (empty for byte-level vocabularies)."""
+        pattern = re.compile(r"<0x[0-9A-Fa-f]{2}>")
+        return frozenset(i for t, i in self.hf.get_vocab().items() if pattern.fullmatch(t))
 
     def stream_decoder(self, skip_special_tokens=True):
         return StreamDecoder(self, skip_special_tokens)
@@ -264,7 +278,7 @@ def _byte_level_bpe(tokenizers, metadata, tokens):
         hf.pre_tokenizer = pre_tokenizers.Sequence([
             pre_tokenizers.Split(tokenizers.Regex(_SPLITS[pre]), behavior="isolated"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
-    elif pre == "smollm":  # llama.cpp and SmolLM's tokenizer.json: every digit on its own, then GPT-2's split
+    elif pre in _DIGITS_FIRST:
         hf.pre_tokenizer = pre_tokenizers.Sequence([
             pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
     else:
@@ -316,11 +330,14 @@ class StreamDecoder:
 
     The text of a window of recent ids is decoded with and without the newest ids; the difference is
     emitted once it does not end in U+FFFD (a UTF-8 sequence still split across byte tokens). Decoding
-    the window together keeps SentencePiece's leading spaces right, so the pieces, followed by
+    the window together keeps SentencePiece's leading spaces right. A run of byte-fallback tokens
+    (``<0xXX>``) is decoded as a whole (an invalid byte anywhere in it turns every byte of the run into
+    U+FFFD), so nothing is emitted while the newest id is one of them. The pieces, followed by
     ``flush()``, concatenate to exactly ``decode(all_ids)``."""
 
     def __init__(self, tokenizer, skip_special_tokens=True):
         self.tokenizer, self.skip = tokenizer, skip_special_tokens
+        self.byte_ids = tokenizer.byte_token_ids
         self._reset()
 
     def _reset(self):
@@ -331,7 +348,7 @@ class StreamDecoder:
 
     def push(self, token_id):
         self.ids.append(int(token_id))
-        return self._advance(final=False)
+        return "" if self.ids[-1] in self.byte_ids else self._advance(final=False)
 
     def flush(self):
         """The text still held back (an incomplete UTF-8 sequence at the end becomes U+FFFD)."""
