@@ -147,7 +147,7 @@ def _default_stop_ids(model, tokenizer):
     ids = _as_list(getattr(config, "eos_token_id", None))
     tokenizer = tokenizer or getattr(model, "tokenizer", None)
     if tokenizer is not None:
-        ids += tokenizer.eos_token_ids
+        ids += list(tokenizer.eos_token_ids or [])
     return set(ids)
 
 
