@@ -97,17 +97,29 @@ class Sampler:
             p = np.zeros_like(x)
             p[int(np.argmax(x))] = 1.0
             return p
+        idx, v = self._filter(x)
+        p = np.zeros_like(x)
+        p[idx] = _softmax(v / self.temperature)
+        return p
+
+    def _filter(self, x):
+        """The indices of the tokens that top-k, top-p and min-p keep, and their logits."""
+        import numpy as np
+
+        idx = np.arange(x.size)
         if self.top_k and self.top_k < x.size:
-            x[np.argpartition(x, -self.top_k)[:-self.top_k]] = -np.inf
+            idx = np.argpartition(x, -self.top_k)[-self.top_k:]
+        v = x[idx]
         if self.top_p is not None and self.top_p < 1.0:
-            p = _softmax(x)
-            order = np.argsort(-p, kind="stable")
+            p = _softmax(v)
+            order = _descending(p, self.top_p)
             keep = int(np.searchsorted(np.cumsum(p[order]), self.top_p)) + 1
-            x[order[keep:]] = -np.inf
+            idx, v = idx[order[:keep]], v[order[:keep]]
         if self.min_p:
-            p = _softmax(x)
-            x[p < self.min_p * p.max()] = -np.inf
-        return _softmax(x / self.temperature)
+            p = _softmax(v)
+            kept = p >= self.min_p * p.max()
+            idx, v = idx[kept], v[kept]
+        return idx, v
 
     def __call__(self, logits, history=()):
         """The next token id."""
@@ -118,6 +130,19 @@ class Sampler:
         cdf = np.cumsum(self.probabilities(logits, history))
         i = int(np.searchsorted(cdf, self.rng.random() * cdf[-1], side="right"))
         return min(i, cdf.size - 1)
+
+
+def _descending(p, mass):
+    """Indices that sort `p` from the largest, at least far enough to cover `mass` (sorting only the
+    largest 256 when they do, which is the usual case and much cheaper than sorting a whole vocabulary)."""
+    import numpy as np
+
+    if p.size > 1024:
+        top = np.argpartition(p, -256)[-256:]
+        top = top[np.argsort(-p[top], kind="stable")]
+        if p[top].sum() >= mass:
+            return top
+    return np.argsort(-p, kind="stable")
 
 
 def _softmax(x):

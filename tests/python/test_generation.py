@@ -262,3 +262,15 @@ def test_stats_rates():
     s = GenerationStats(prompt_tokens=10, prompt_seconds=0.5, generated_tokens=4, generate_seconds=2.0)
     assert s.prompt_tokens_per_second == 20 and s.generate_tokens_per_second == 2
     assert math.isnan(GenerationStats().generate_tokens_per_second)
+
+
+@pytest.mark.parametrize("scale", [1.0, 8.0])  # flat: sorts everything; peaky: the largest 256 cover top_p
+def test_top_p_on_a_large_vocabulary(scale):
+    logits = (np.random.default_rng(0).standard_normal(5000) * scale).astype(np.float32)
+    p = np.exp(logits.astype(np.float64) - logits.max())
+    p /= p.sum()
+    order = np.argsort(-p, kind="stable")
+    keep = order[: int(np.searchsorted(np.cumsum(p[order]), 0.9)) + 1]
+    expected = np.zeros_like(p)
+    expected[keep] = p[keep] / p[keep].sum()
+    np.testing.assert_allclose(Sampler(top_p=0.9).probabilities(logits), expected, rtol=1e-9, atol=1e-15)
