@@ -83,22 +83,20 @@ def _check_exists(spec):
 
 def load_causal_lm(spec):
     """A causal LM from a GGUF file, a model directory or a Hub repo id (None: the bundled SmolLM2)."""
-    from ember.models.llama import LlamaForCausalLM
-
     if spec is None:
         from ember import _bundled
 
-        path = _bundled.smollm2_gguf_path()
-        if path is None:
+        spec = _bundled.smollm2_gguf_path()
+        if spec is None:
             raise CliError(f"no --model given and the default model (SmolLM2-135M-Instruct) is not installed: "
                            f"{SMOLLM2_HINT}")
-        return LlamaForCausalLM.from_gguf(path)
     _check_exists(spec)
-    if os.path.isfile(spec):
-        if spec.lower().endswith(".gguf") or _is_gguf(spec):
-            return LlamaForCausalLM.from_gguf(spec)
+    gguf = os.path.isfile(spec)
+    if gguf and not (spec.lower().endswith(".gguf") or _is_gguf(spec)):
         raise CliError(f"{spec}: not a GGUF file (give a .gguf file, a model directory or a Hugging Face repo id)")
-    return LlamaForCausalLM.from_pretrained(spec)
+    from ember.models.llama import LlamaForCausalLM
+
+    return LlamaForCausalLM.from_gguf(spec) if gguf else LlamaForCausalLM.from_pretrained(spec)
 
 
 class _TimedModel:
