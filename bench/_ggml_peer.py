@@ -62,29 +62,64 @@ def _download(url, sha256, dest):
     os.replace(dest + ".part", dest)
 
 
-def _cached_versions(root):
+def _cached_versions(root, kind="ggml"):
+    """llama-cpp-python versions with a finished `kind` build ("ggml" or "llama-bench") in root."""
     out = []
     for name in os.listdir(root) if os.path.isdir(root) else []:
-        if name.startswith("ggml-") and os.path.exists(os.path.join(root, name, "build", ".done")):
-            out.append(name[len("ggml-"):])
+        if name.startswith(kind + "-") and os.path.exists(os.path.join(root, name, "build", ".done")):
+            out.append(name[len(kind) + 1:])
     return sorted(out, key=lambda v: [int(p) if p.isdigit() else 0 for p in v.split(".")])
 
 
-def _extract_ggml(tarball, dest):
-    """Extracts <top>/vendor/llama.cpp/ggml/** of the sdist into dest (the ggml dir itself)."""
+def _resolve(version, kind):
+    """(version, sdist or None): `version`, else EMBER_BENCH_LLAMA_CPP_VERSION, else PyPI's newest,
+    else, offline, the newest `kind` build already in the cache."""
+    root = cache_dir()
+    os.makedirs(root, exist_ok=True)
+    version = version or os.environ.get("EMBER_BENCH_LLAMA_CPP_VERSION")
+    if version is not None:
+        return version, None
+    try:
+        sdist = _sdist()
+        return sdist[0], sdist
+    except OSError as e:
+        cached = _cached_versions(root, kind)
+        if not cached:
+            raise RuntimeError(f"cannot reach PyPI ({e}) and no {kind} build is cached in {root}") from e
+        _log(f"PyPI unreachable ({e}); using the cached {kind} build of llama-cpp-python {cached[-1]}")
+        return cached[-1], None
+
+
+def _tarball(version, sdist):
+    """The sdist of llama-cpp-python `version` in the cache dir, downloaded once."""
+    tarball = os.path.join(cache_dir(), f"llama_cpp_python-{version}.tar.gz")
+    if not os.path.exists(tarball):
+        _download(*(sdist or _sdist(version))[1:], tarball)
+    return tarball
+
+
+def _extract_subtree(tarball, prefix, dest, skip=()):
+    """Extracts <top>/<prefix>** of the sdist into dest (so dest is the prefix dir itself), leaving out
+    the paths (relative to prefix) that start with one of `skip`."""
     tmp = dest + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     with tarfile.open(tarball) as tf:
         members = []
         for m in tf.getmembers():
             parts = m.name.split("/", 1)
-            if len(parts) == 2 and parts[1].startswith(GGML_PREFIX) and (m.isfile() or m.isdir()):
-                m.name = parts[1][len(GGML_PREFIX):]
-                if m.name:
+            if len(parts) == 2 and parts[1].startswith(prefix) and (m.isfile() or m.isdir()):
+                m.name = parts[1][len(prefix):]
+                if m.name and not m.name.startswith(tuple(skip)):
                     members.append(m)
         if not members:
-            raise RuntimeError(f"{tarball} has no {GGML_PREFIX}")
+            raise RuntimeError(f"{tarball} has no {prefix}")
         tf.extractall(tmp, members=members, filter="data")
+    return tmp
+
+
+def _extract_ggml(tarball, dest):
+    """Extracts <top>/vendor/llama.cpp/ggml/** of the sdist into dest (the ggml dir itself)."""
+    tmp = _extract_subtree(tarball, GGML_PREFIX, dest)
     # The sdist leaves out ggml.pc.in, which a standalone configure of ggml reads (for pkg-config only).
     pc_in = os.path.join(tmp, "ggml.pc.in")
     if not os.path.exists(pc_in):
@@ -92,17 +127,20 @@ def _extract_ggml(tarball, dest):
     os.replace(tmp, dest)
 
 
-def _build(src, build):
-    args = ["cmake", "-S", src, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-            "-DGGML_NATIVE=ON", "-DGGML_BUILD_TESTS=OFF", "-DGGML_BUILD_EXAMPLES=OFF", "-DBUILD_SHARED_LIBS=ON"]
+def _build(src, build, defines, target=None, nice=False):
+    """Configures src with CMake + Ninja (Release, native CPU flags, ccache when present) and builds
+    `target` (default: all); marks build/.done. EMBER_BENCH_JOBS: parallel jobs (default min(cores, 2))."""
+    args = ["cmake", "-S", src, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON", *defines]
     if shutil.which("ccache"):
         args += ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"]
     jobs = os.environ.get("EMBER_BENCH_JOBS", str(min(os.cpu_count() or 1, 2)))
+    make = ["cmake", "--build", build, "-j", jobs] + (["--target", target] if target else [])
+    prefix = ["nice", "-n", "10"] if nice and shutil.which("nice") else []
     log = os.path.join(os.path.dirname(build), "build.log")
     with open(log, "w") as f:
-        for cmd in (args, ["cmake", "--build", build, "-j", jobs]):
+        for cmd in (args, prefix + make):
             if subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, check=False).returncode != 0:
-                raise RuntimeError(f"building ggml failed, see {log}")
+                raise RuntimeError(f"building {os.path.basename(src)} failed, see {log}")
     open(os.path.join(build, ".done"), "w").close()
 
 
@@ -111,33 +149,47 @@ def ensure_ggml(version=None):
 
     version: a llama-cpp-python version (default: EMBER_BENCH_LLAMA_CPP_VERSION, else PyPI's newest,
     else, offline, the newest build already in the cache)."""
-    root = cache_dir()
-    os.makedirs(root, exist_ok=True)
-    version = version or os.environ.get("EMBER_BENCH_LLAMA_CPP_VERSION")
-    sdist = None
-    if version is None:
-        try:
-            sdist = _sdist()
-            version = sdist[0]
-        except OSError as e:
-            cached = _cached_versions(root)
-            if not cached:
-                raise RuntimeError(f"cannot reach PyPI ({e}) and no ggml build is cached in {root}") from e
-            version = cached[-1]
-            _log(f"PyPI unreachable ({e}); using the cached build of llama-cpp-python {version}")
-    work = os.path.join(root, f"ggml-{version}")
+    version, sdist = _resolve(version, "ggml")
+    work = os.path.join(cache_dir(), f"ggml-{version}")
     src, build = os.path.join(work, "ggml"), os.path.join(work, "build")
     if os.path.exists(os.path.join(build, ".done")):
         return version, src, build
-    tarball = os.path.join(root, f"llama_cpp_python-{version}.tar.gz")
-    if not os.path.exists(tarball):
-        _download(*(sdist or _sdist(version))[1:], tarball)
+    tarball = _tarball(version, sdist)
     os.makedirs(work, exist_ok=True)
     if not os.path.isdir(src):
         _extract_ggml(tarball, src)
     _log(f"building ggml of llama-cpp-python {version} in {build} (a few minutes)")
-    _build(src, build)
+    _build(src, build, ["-DGGML_BUILD_TESTS=OFF", "-DGGML_BUILD_EXAMPLES=OFF", "-DBUILD_SHARED_LIBS=ON"])
     return version, src, build
+
+
+LLAMA_PREFIX = "vendor/llama.cpp/"
+# llama.cpp as llama-bench needs it: the libraries (static), llama-common, the tools dir; no tests,
+# examples, server, network code.
+LLAMA_BENCH_DEFINES = ["-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_COMMON=ON", "-DLLAMA_BUILD_TOOLS=ON",
+                       "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF",
+                       "-DLLAMA_BUILD_APP=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_CURL=OFF",
+                       "-DGGML_BUILD_TESTS=OFF", "-DGGML_BUILD_EXAMPLES=OFF"]
+
+
+def ensure_llama_bench(version=None):
+    """Builds llama.cpp's llama-bench tool (from the same sdist as ggml above) if needed, at nice 10;
+    returns (version, path of the llama-bench executable)."""
+    version, sdist = _resolve(version, "llama-bench")
+    work = os.path.join(cache_dir(), f"llama-bench-{version}")
+    src, build = os.path.join(work, "llama.cpp"), os.path.join(work, "build")
+    exe = os.path.join(build, "bin", "llama-bench")
+    if os.path.exists(os.path.join(build, ".done")):
+        return version, exe
+    tarball = _tarball(version, sdist)
+    os.makedirs(work, exist_ok=True)
+    if not os.path.isdir(src):
+        os.replace(_extract_subtree(tarball, LLAMA_PREFIX, src, skip=(".git",)), src)
+    _log(f"building llama-bench of llama-cpp-python {version} in {build} (several minutes)")
+    _build(src, build, LLAMA_BENCH_DEFINES, target="llama-bench", nice=True)
+    if not os.path.exists(exe):
+        raise RuntimeError(f"the llama.cpp build in {build} made no {exe}")
+    return version, exe
 
 
 # ggml_type ids (enum ggml_type in ggml.h).
@@ -340,4 +392,4 @@ class _MatMul:
 
 
 if __name__ == "__main__":
-    print(ensure_ggml())
+    print(ensure_llama_bench() if sys.argv[1:] == ["llama-bench"] else ensure_ggml())
