@@ -48,7 +48,7 @@ class Linear(Module):
             y = _C.matmul(x, w.mT)
         b = self._parameters["bias"]
         if b is not None:
-            y = y.add_(b) if y.dtype == b.dtype else y + b
+            y = y.add_(b)  # in place, so y keeps its dtype (a float32 bias must not promote a float16 output)
         return y
 
     def extra_repr(self):

@@ -27,6 +27,14 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before assigning {name!r}")
+        # As torch: a registered buffer stays a buffer when reassigned, and None keeps a parameter's
+        # or buffer's slot (forward code reads self._parameters["bias"]).
+        if name in self._buffers and (value is None or isinstance(value, _TENSOR_TYPES)):
+            self._buffers[name] = value
+            return
+        if name in self._parameters and value is None:
+            self._parameters[name] = None
+            return
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         self.__dict__.pop(name, None)
@@ -84,15 +92,18 @@ class Module:
 
     # ---- traversal ----
 
-    def named_modules(self, prefix="", memo=None):
+    def named_modules(self, prefix="", memo=None, remove_duplicate=True):
+        """(dotted name, module) for self and every submodule, depth first; a module reachable under
+        two names is listed once unless remove_duplicate=False (state_dict lists it under both, as torch)."""
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, memo, remove_duplicate)
 
     def modules(self):
         return (m for _, m in self.named_modules())
@@ -105,7 +116,7 @@ class Module:
 
     def _named_members(self, registry, prefix, recurse):
         seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for name, value in getattr(module, registry).items():
                 if value is None or id(value) in seen:
@@ -145,7 +156,7 @@ class Module:
         """Parameters and persistent buffers by dotted name (the tensors themselves, not copies);
         a tensor shared by two names (tied embeddings) appears under both."""
         out = OrderedDict()
-        for module_prefix, module in self.named_modules(prefix.rstrip(".")):
+        for module_prefix, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             dot = f"{module_prefix}." if module_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
@@ -157,7 +168,7 @@ class Module:
 
     def _state_slots(self):
         """(full name, owning module, attribute, current value, is_buffer) for every loadable slot."""
-        for module_prefix, module in self.named_modules():
+        for module_prefix, module in self.named_modules(remove_duplicate=False):
             dot = f"{module_prefix}." if module_prefix else ""
             for name, p in module._parameters.items():
                 if p is not None:
@@ -306,10 +317,9 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i):
-        items = list(self._modules.values())
-        if isinstance(i, slice):
-            return Sequential(*items[i])
-        return items[i]
+        if isinstance(i, slice):  # keeps the names, as torch does
+            return Sequential(OrderedDict(list(self._modules.items())[i]))
+        return list(self._modules.values())[i]
 
     def __len__(self):
         return len(self._modules)
