@@ -87,7 +87,7 @@ def rope_interleaved(x, cos, sin, layout="bhsd"):
     return _C.rope_interleaved(x, cos, sin, layout)
 # ---- pool ----
 
-import math as _math  # noqa: E402
+import math as _math
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

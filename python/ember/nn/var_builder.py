@@ -17,7 +17,7 @@ import os
 
 import ember
 
-__all__ = ["VarBuilder", "CheckpointMismatchError"]
+__all__ = ["CheckpointMismatchError", "VarBuilder"]
 
 _SHOWN_PER_SECTION = 20  # names listed per section of a CheckpointMismatchError message
 
@@ -86,7 +86,7 @@ class _Checkpoint:
         self.sources = sources
         self.where = {}  # full name -> index into sources
         for i, source in enumerate(sources):
-            for name in source.keys():
+            for name in source:
                 if not isinstance(name, str):
                     raise TypeError(f"VarBuilder: tensor names must be str, got {name!r} in {labels[i]}")
                 if name in self.where:
