@@ -77,6 +77,30 @@ def test_bert_defaults_and_input_kinds(tmp_path):
                                atol=1e-4, rtol=1e-4)
 
 
+def test_bert_forward_packed_matches_padded(tmp_path):
+    from ember.models.bert import Packing
+
+    _save_tiny(tmp_path)
+    model = BertModel.from_pretrained(tmp_path)
+    lengths = [5, 9, 1, 7]
+    rng = np.random.default_rng(3)
+    ids = np.zeros((len(lengths), max(lengths)), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, n in enumerate(lengths):
+        ids[i, :n] = rng.integers(1, 99, size=n)
+        mask[i, :n] = 1
+    padded = model(ids, attention_mask=mask).numpy()
+    packing = Packing(lengths)
+    packed = model.forward_packed(np.concatenate([ids[i, :n] for i, n in enumerate(lengths)]), packing).numpy()
+    assert packed.shape == (sum(lengths), 32)
+    np.testing.assert_allclose(packed, np.concatenate([padded[i, :n] for i, n in enumerate(lengths)]),
+                               atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="shape"):
+        model.forward_packed(np.zeros(3, dtype=np.int64), packing)
+    with pytest.raises(ValueError, match="positive"):
+        Packing([3, 0])
+
+
 def test_bert_state_dict_names_and_refit(tmp_path):
     hf = _save_tiny(tmp_path)
     model = BertModel.from_pretrained(tmp_path)
@@ -237,12 +261,13 @@ def test_pooling_modes_match_sentence_transformers(tmp_path, minilm, modes):
     path = _variant(tmp_path, minilm, pooling=pooling, modules=[_TRANSFORMER, _POOLING])
     emb = SentenceEmbedder.from_pretrained(path)
     assert not emb.normalize and emb.dim == 384 * len(modes)
-    sentences = SENTENCES[:8]
+    sentences = SENTENCES[:8] + ["one two three", "four five six"]  # an equal-length pair: unpadded batch
     ref = st.SentenceTransformer(path, device="cpu").encode(sentences, batch_size=4)
-    got = emb.encode(sentences, batch_size=4)
-    assert got.shape == ref.shape
-    assert _cosines(got, ref).min() >= 0.9999
-    np.testing.assert_allclose(got, ref, atol=2e-4, rtol=1e-3)
+    for batch_size in (1, 2, 4):
+        got = emb.encode(sentences, batch_size=batch_size)
+        assert got.shape == ref.shape
+        assert _cosines(got, ref).min() >= 0.9999
+        np.testing.assert_allclose(got, ref, atol=2e-4, rtol=1e-3)
 
 
 def test_sentence_embedder_errors(tmp_path, minilm):

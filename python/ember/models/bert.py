@@ -26,7 +26,7 @@ from ember.nn.linear import Linear
 from ember.nn.module import Module, ModuleList
 from ember.nn.normalization import LayerNorm
 
-__all__ = ["BertConfig", "BertModel", "SentenceEmbedder"]
+__all__ = ["BertConfig", "BertModel", "Packing", "SentenceEmbedder"]
 
 # Files fetched from the Hub: configs, tokenizer, safetensors weights (no ONNX / TF / Rust copies).
 _HUB_PATTERNS = ["*.json", "*.safetensors", "vocab.txt"]
@@ -163,20 +163,31 @@ class BertSelfAttention(Module):
         bias = None if biases[0] is None else _C.cat(biases, 0)
         object.__setattr__(self, "_qkv", (weight_t, bias))
 
-    def forward(self, x, mask=None):
-        """x: (batch, seq, hidden); mask: bool (batch, 1, 1, seq) or None. Returns (batch, seq, hidden)."""
-        b, s, h = x.shape
+    def forward(self, x, mask=None, packing=None):
+        """x: (batch, seq, hidden); mask: bool (batch, 1, 1, seq) or None. Returns (batch, seq, hidden).
+        With `packing` (a Packing), x is (tokens, hidden) and so is the result."""
+        if packing is None:
+            b, s, h = x.shape
+        else:
+            b, s, h = packing.batch, packing.seq, x.shape[-1]
         nh, hd = self.num_attention_heads, self.head_dim
         if self._qkv is not None:
             w, bias = self._qkv
             qkv = _C.matmul(x, w)
             if bias is not None:
                 qkv.add_(bias)
+            if packing is not None:
+                qkv = packing.pad(qkv)
             q, k, v = qkv.reshape(b, s, 3, nh, hd).permute(2, 0, 3, 1, 4).unbind(0)
         else:
-            q, k, v = (m(x).reshape(b, s, nh, hd).transpose(1, 2) for m in (self.query, self.key, self.value))
+            parts = (m(x) for m in (self.query, self.key, self.value))
+            if packing is not None:
+                parts = (packing.pad(t) for t in parts)
+            q, k, v = (t.reshape(b, s, nh, hd).transpose(1, 2) for t in parts)
         out = _C.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return out.transpose(1, 2).reshape(b, s, h)
+        if packing is None:
+            return out.transpose(1, 2).reshape(b, s, h)
+        return packing.unpad(out.transpose(1, 2).reshape(b * s, h))
 
 
 class BertSelfOutput(Module):
@@ -197,8 +208,8 @@ class BertAttention(Module):
         self.self = BertSelfAttention(config, dtype)
         self.output = BertSelfOutput(config, dtype)
 
-    def forward(self, x, mask=None):
-        return self.output(self.self(x, mask), x)
+    def forward(self, x, mask=None, packing=None):
+        return self.output(self.self(x, mask, packing), x)
 
 
 class BertIntermediate(Module):
@@ -225,8 +236,8 @@ class BertLayer(Module):
         self.intermediate = BertIntermediate(config, dtype)
         self.output = BertOutput(config, dtype)
 
-    def forward(self, x, mask=None):
-        x = self.attention(x, mask)
+    def forward(self, x, mask=None, packing=None):
+        x = self.attention(x, mask, packing)
         return self.output(self.intermediate(x), x)
 
 
@@ -235,10 +246,40 @@ class BertEncoder(Module):
         super().__init__()
         self.layer = ModuleList(BertLayer(config, dtype) for _ in range(config.num_hidden_layers))
 
-    def forward(self, x, mask=None):
+    def forward(self, x, mask=None, packing=None):
         for layer in self.layer:
-            x = layer(x, mask)
+            x = layer(x, mask, packing)
         return x
+
+
+class Packing:
+    """Sequences of different lengths packed without padding: `tokens` rows, sequence i's tokens at rows
+    offsets[i] .. offsets[i] + lengths[i]. Everything but attention runs on the packed rows (no work on
+    padding); attention scatters them into a zero-padded (batch, seq) layout and gathers them back."""
+
+    def __init__(self, lengths, device="cpu"):
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if lengths.ndim != 1 or lengths.size == 0 or lengths.min() < 1:
+            raise ValueError(f"Packing: lengths must be a non-empty list of positive ints, got {lengths!r}")
+        self.lengths = lengths
+        self.batch, self.seq = len(lengths), int(lengths.max())
+        self.tokens = int(lengths.sum())
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        positions = np.arange(self.tokens) - np.repeat(self.offsets, lengths)
+        rows = np.repeat(np.arange(self.batch), lengths)
+        self.valid = np.arange(self.seq)[None, :] < lengths[:, None]  # (batch, seq) bool
+        self.positions = _C.from_numpy(positions).to(device)
+        self.padded_index = _C.from_numpy(rows * self.seq + positions).to(device)  # packed row -> padded row
+        self.mask = _C.from_numpy(self.valid).reshape(self.batch, 1, 1, self.seq).to(device)
+
+    def pad(self, x, fill=0.0):
+        """(tokens, d) -> (batch * seq, d) with `fill` in the padding rows."""
+        out = _C.full((self.batch * self.seq, x.shape[-1]), fill, dtype=x.dtype, device=x.device)
+        return out.index_copy_(0, self.padded_index, x)
+
+    def unpad(self, x):
+        """(batch * seq, d) -> (tokens, d)."""
+        return _C.index_select(x, 0, self.padded_index)
 
 
 class BertPooler(Module):
@@ -333,6 +374,25 @@ class BertModel(Module):
         mask = self._key_mask(input_ids, attention_mask)
         x = self.embeddings(input_ids, token_type_ids)
         return self.encoder(x, mask)
+
+    def forward_packed(self, input_ids, packing):
+        """Hidden states (tokens, hidden) of sequences packed end to end without padding: input_ids
+        (tokens,) holds sequence i at rows packing.offsets[i] ... (see Packing). Token types are 0.
+        The same numbers as forward() on the padded batch, without the matmul work on padding."""
+        input_ids = input_ids if isinstance(input_ids, _C.Tensor) else _C.from_numpy(np.asarray(input_ids, np.int64))
+        if tuple(input_ids.shape) != (packing.tokens,):
+            raise ValueError(f"BertModel.forward_packed: input_ids must have shape ({packing.tokens},), "
+                             f"got {tuple(input_ids.shape)}")
+        emb = self.embeddings
+        if packing.seq > emb.position_embeddings.num_embeddings:
+            raise ValueError(f"BertModel: sequence length {packing.seq} exceeds max_position_embeddings "
+                             f"{emb.position_embeddings.num_embeddings}")
+        if emb._pos_type0 is None:
+            emb.prepare()
+        x = emb.word_embeddings(input_ids)
+        x.add_(_C.index_select(emb._pos_type0, 0, packing.positions))
+        x = emb.LayerNorm(x)
+        return self.encoder(x, packing.mask, packing)
 
     @staticmethod
     def _key_mask(input_ids, attention_mask):
@@ -535,14 +595,15 @@ class SentenceEmbedder:
         return out[0] if single else out
 
     def _embed(self, encodings, lengths, do_norm):
-        b, seq = len(encodings), int(lengths.max())
-        ids = np.zeros((b, seq), dtype=np.int64)
-        for i, e in enumerate(encodings):
-            ids[i, :lengths[i]] = e.ids
-        padded = bool((lengths != seq).any())
-        valid = np.arange(seq)[None, :] < lengths[:, None] if padded else None
-        hidden = self.model(_C.from_numpy(ids), attention_mask=valid)
-        parts = [self._pool(mode, hidden, lengths, valid) for mode in self.pooling_modes]
+        if (lengths == lengths[0]).all():  # nothing to pad: one (batch, seq) forward
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            hidden = self.model(_C.from_numpy(ids))
+            parts = [self._pool_dense(mode, hidden) for mode in self.pooling_modes]
+        else:  # packed: no matmul work on padding
+            packing = Packing(lengths, device=self.model.embeddings.word_embeddings.weight.device)
+            ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=packing.tokens)
+            hidden = self.model.forward_packed(_C.from_numpy(ids), packing)
+            parts = [self._pool_packed(mode, hidden, packing) for mode in self.pooling_modes]
         x = parts[0] if len(parts) == 1 else _C.cat(parts, -1)
         if x.dtype != _C.float32:
             x = x.to(_C.float32)
@@ -552,24 +613,34 @@ class SentenceEmbedder:
         return x.numpy()
 
     @staticmethod
-    def _pool(mode, hidden, lengths, valid):
-        b, seq, h = hidden.shape
+    def _pool_dense(mode, hidden):
+        """Pooling of (batch, seq, hidden) without padding."""
         if mode == "cls":
-            return hidden.narrow(1, 0, 1).reshape(b, h)
+            return hidden.narrow(1, 0, 1).squeeze(1)
         if mode == "max":
-            if valid is not None:
-                pad = _C.from_numpy(np.ascontiguousarray(~valid)).reshape(b, seq, 1)
-                hidden = hidden.masked_fill(pad, -1e9)
             return hidden.amax(1)
-        # mean / mean_sqrt_len: one batched matmul with per-token weights 1/len (or 1/sqrt(len)) on
-        # the sentence's tokens and 0 on padding
+        pooled = hidden.mean(1)
+        return pooled if mode == "mean" else pooled * float(np.sqrt(hidden.shape[1]))
+
+    @staticmethod
+    def _pool_packed(mode, hidden, packing):
+        """Pooling of packed (tokens, hidden) rows, sequence by sequence."""
+        if mode == "cls":
+            return _C.index_select(hidden, 0, _C.from_numpy(packing.offsets).to(hidden.device))
+        if mode == "max":
+            padded = packing.pad(hidden, fill=float("-inf"))
+            return padded.reshape(packing.batch, packing.seq, hidden.shape[-1]).amax(1)
+        # mean / mean_sqrt_len: one matmul with a (batch, tokens) matrix holding 1/len (or 1/sqrt(len))
+        # on each sequence's own rows
+        lengths = packing.lengths
         scale = 1.0 / (lengths if mode == "mean" else np.sqrt(lengths))
-        weights = np.arange(seq)[None, :] < lengths[:, None] if valid is None else valid
-        weights = (weights * scale[:, None]).astype(np.float32).reshape(b, 1, seq)
-        w = _C.from_numpy(weights)
+        weights = np.zeros((packing.batch, packing.tokens), dtype=np.float32)
+        rows = np.repeat(np.arange(packing.batch), lengths)
+        weights[rows, np.arange(packing.tokens)] = np.repeat(scale, lengths)
+        w = _C.from_numpy(weights).to(hidden.device)
         if w.dtype != hidden.dtype:
             w = w.to(hidden.dtype)
-        return _C.matmul(w, hidden).reshape(b, h)
+        return _C.matmul(w, hidden)
 
 
 def _tokenizer_max_length(transformer_dir):
