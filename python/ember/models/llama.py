@@ -189,7 +189,7 @@ class LlamaConfig:
                              f"{arch}.attention.head_count or {arch}.block_count")
         kv_heads = get("attention.head_count_kv", heads)
         if isinstance(kv_heads, list):
-            raise ValueError("LlamaConfig: per-layer head_count_kv is not supported")
+            raise ValueError("LlamaConfig: per-layer head_count_kv is not supported")  # noqa: TRY004 (file data)
         vocab = get("vocab_size")
         if vocab is None:
             vocab = len(meta.get("tokenizer.ggml.tokens", ())) or None
@@ -462,7 +462,7 @@ class LlamaForCausalLM(Module):
             if isinstance(input_ids, (list, tuple, np.ndarray)):
                 input_ids = _C.tensor(np.asarray(input_ids, dtype=np.int64))
             else:
-                raise ValueError(f"LlamaForCausalLM: input_ids must be an ember.Tensor of int64 or int32 token "
+                raise TypeError(f"LlamaForCausalLM: input_ids must be an ember.Tensor of int64 or int32 token "
                                  f"ids, got {type(input_ids).__name__}")
         if input_ids.dtype not in (_C.int64, _C.int32):
             raise ValueError(f"LlamaForCausalLM: input_ids must be int64 or int32, got {input_ids.dtype}")
@@ -470,7 +470,7 @@ class LlamaForCausalLM(Module):
             raise ValueError(f"LlamaForCausalLM: input_ids must have shape (batch, seq) with batch, seq >= 1, "
                              f"got {tuple(input_ids.shape)}")
         if isinstance(start_pos, bool) or not isinstance(start_pos, (int, np.integer)):
-            raise ValueError(f"LlamaForCausalLM: start_pos must be an int, got {start_pos!r}")
+            raise TypeError(f"LlamaForCausalLM: start_pos must be an int, got {start_pos!r}")
         start_pos = int(start_pos)
         seq = input_ids.shape[1]
         held = self.cache_length
@@ -654,6 +654,9 @@ def _gguf_source(tensors, config):
 # ---- tokenizers (ember.tokenizer arrives separately; tolerate its absence) --------------------
 
 
+_TOKENIZER_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError, ImportError)
+
+
 def _tokenizer_class():
     try:
         from ember.tokenizer import Tokenizer
@@ -668,7 +671,7 @@ def _tokenizer_from_dir(root):
         return None
     try:
         return cls.from_file(root)
-    except Exception as e:  # a model without a usable tokenizer still runs on token ids
+    except _TOKENIZER_ERRORS as e:  # a model without a usable tokenizer still runs on token ids
         warnings.warn(f"LlamaForCausalLM: could not load the tokenizer of {root}: {e}", stacklevel=3)
         return None
 
@@ -679,6 +682,6 @@ def _tokenizer_from_gguf(meta):
         return None
     try:
         return cls.from_gguf(meta)
-    except Exception as e:
+    except _TOKENIZER_ERRORS as e:
         warnings.warn(f"LlamaForCausalLM: could not build the tokenizer from the GGUF metadata: {e}", stacklevel=3)
         return None
