@@ -161,9 +161,15 @@ def _write_gguf(hf, path, arch="llama", qtype=None):
     sd = {k: v.detach().float().numpy() for k, v in hf.state_dict().items()}
     head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
 
-    def weight(a):
+    def weight(a, gguf_name=""):
         t = ember.tensor(np.ascontiguousarray(a, dtype=np.float32))
-        return ember.quantize(t, qtype) if qtype and a.ndim == 2 else t
+        if not qtype or a.ndim != 2:
+            return t
+        if qtype == "f16":
+            return t.to(ember.float16)
+        if qtype == "mixed":  # as Q4_K_M files do: some v projections in a wider type than q and k
+            return ember.quantize(t, "q8_0" if "attn_v" in gguf_name else "q4_0")
+        return ember.quantize(t, qtype)
 
     tensors = {"token_embd.weight": weight(sd["model.embed_tokens.weight"])}
     names = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm", "self_attn.q_proj": "attn_q",
@@ -178,7 +184,7 @@ def _write_gguf(hf, path, arch="llama", qtype=None):
                     continue
                 if arch == "llama" and kind == "weight" and hf_name in ("self_attn.q_proj", "self_attn.k_proj"):
                     a = _llama_cpp_permute(a, c.num_attention_heads if "q_proj" in hf_name else c.num_key_value_heads)
-                tensors[f"blk.{i}.{g}.{kind}"] = weight(a)
+                tensors[f"blk.{i}.{g}.{kind}"] = weight(a, g)
     tensors["output_norm.weight"] = weight(sd["model.norm.weight"])
     if not c.tie_word_embeddings:
         tensors["output.weight"] = weight(sd["lm_head.weight"])
@@ -228,15 +234,18 @@ def _hf_from_gguf(path):
         os.path.dirname(path), gguf_file=os.path.basename(path), dtype=torch.float32).eval()
 
 
-@pytest.mark.parametrize("qtype", [None, "q8_0", "q4_0"])
+@pytest.mark.parametrize("qtype", [None, "f16", "q8_0", "q4_0", "mixed"])
 def test_gguf_quantized_matches_transformers_gguf_loader(saved, tmp_path, qtype):
     """transformers reads the same file (dequantizing it, undoing llama.cpp's q/k permutation)."""
     hf, _ = saved["llama_gqa"]
     path = _write_gguf(hf, str(tmp_path / "m.gguf"), "llama", qtype)
     model = LlamaForCausalLM.from_gguf(path)
-    if qtype:
-        attn = model.model.layers[0].self_attn
+    attn = model.model.layers[0].self_attn
+    if qtype == "mixed":  # q4_0 q and k, q8_0 v: three matmuls, nothing dequantized
+        assert [p.weight.qtype for p in attn.qkv_proj.parts] == ["q4_0", "q4_0", "q8_0"]
+    elif qtype:
         assert isinstance(attn.qkv_proj.weight, ember.QTensor) and attn.qkv_proj.weight.qtype == qtype
+    if qtype not in (None, "f16"):
         assert isinstance(model.model.embed_tokens.weight, ember.QTensor)
     prompt = _ids(1, 16)
     ref, _ = _hf_logits(_hf_from_gguf(path), prompt)

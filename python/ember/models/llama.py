@@ -40,7 +40,7 @@ import numpy as np
 from ember import _C
 from ember.nn import init
 from ember.nn.embedding import Embedding
-from ember.nn.kv_cache import KVCache, sliding_window_mask
+from ember.nn.kv_cache import KVCache, sliding_window_mask, window_start
 from ember.nn.linear import Linear
 from ember.nn.module import Module, ModuleList
 from ember.nn.normalization import RMSNorm
@@ -277,8 +277,26 @@ class LlamaModel(Module):
         self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps, dtype=dtype)
 
 
+class SplitLinear(Module):
+    """Several Linears over the same input whose outputs are concatenated: what a fused projection
+    falls back to when its parts cannot share one weight (quantized with different block types, as
+    Q4_K_M files do for some v projections)."""
+
+    def __init__(self, linears):
+        super().__init__()
+        self.parts = ModuleList(linears)
+        self.in_features = linears[0].in_features
+        self.out_features = sum(p.out_features for p in linears)
+
+    def forward(self, x):
+        return _mm(x, _matmul_spec(self))
+
+
 def _matmul_spec(linear):
-    """(op, weight operand, bias) of a Linear: the quantized matmul for a QTensor, else x @ w.T."""
+    """(op, weight operand, bias) of a Linear: the quantized matmul for a QTensor, else x @ w.T;
+    a list of those for a SplitLinear."""
+    if isinstance(linear, SplitLinear):
+        return [_matmul_spec(p) for p in linear.parts]
     w = linear.weight
     b = linear._parameters.get("bias")
     if isinstance(w, _C.QTensor):
@@ -287,6 +305,8 @@ def _matmul_spec(linear):
 
 
 def _mm(x, spec):
+    if spec.__class__ is list:
+        return _C.cat([_mm(x, part) for part in spec], x.ndim - 1)
     op, w, b = spec
     y = op(x, w)
     if b is not None:
@@ -383,19 +403,18 @@ class LlamaForCausalLM(Module):
             a, m = p + "self_attn.", p + "mlp."
             state[p + "input_layernorm.weight"] = get(p + "input_layernorm.weight")
             state[p + "post_attention_layernorm.weight"] = get(p + "post_attention_layernorm.weight")
-            state[a + "qkv_proj.weight"] = _concat_rows([get(a + f"{n}_proj.weight") for n in "qkv"])
-            if config.attention_bias:
-                state[a + "qkv_proj.bias"] = _C.cat([get(a + f"{n}_proj.bias") for n in "qkv"], 0)
+            _fuse(model, state, a + "qkv_proj", [get(a + f"{n}_proj.weight") for n in "qkv"],
+                  [get(a + f"{n}_proj.bias") for n in "qkv"] if config.attention_bias else None)
             state[a + "o_proj.weight"] = get(a + "o_proj.weight")
             if config.o_proj_bias:
                 state[a + "o_proj.bias"] = get(a + "o_proj.bias")
             if config.qk_norm:
                 state[a + "q_norm.weight"] = get(a + "q_norm.weight")
                 state[a + "k_norm.weight"] = get(a + "k_norm.weight")
-            state[m + "gate_up_proj.weight"] = _concat_rows([get(m + "gate_proj.weight"), get(m + "up_proj.weight")])
+            _fuse(model, state, m + "gate_up_proj", [get(m + "gate_proj.weight"), get(m + "up_proj.weight")],
+                  [get(m + "gate_proj.bias"), get(m + "up_proj.bias")] if config.mlp_bias else None)
             state[m + "down_proj.weight"] = get(m + "down_proj.weight")
             if config.mlp_bias:
-                state[m + "gate_up_proj.bias"] = _C.cat([get(m + "gate_proj.bias"), get(m + "up_proj.bias")], 0)
                 state[m + "down_proj.bias"] = get(m + "down_proj.bias")
         model.load_state_dict(state)
         if config.tie_word_embeddings:
@@ -492,10 +511,8 @@ class LlamaForCausalLM(Module):
             raise ValueError(f"LlamaForCausalLM: batch {B} differs from the cached batch {caches[0].batch}; "
                              f"start again at start_pos=0")
         c = self.config
-        H, Hk, D, eps = c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.rms_norm_eps
-        HD, I2 = H * D, c.intermediate_size
-        hidden = (c.hidden_size,)
-        head_shape = (D,)
+        H, Hk, D, eps, hidden = c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.rms_norm_eps, c.hidden_size
+        HD, I2, end = H * D, c.intermediate_size, start_pos + L
         qkv_shape = (B, L, H + 2 * Hk, D)
         rotary = self.rotary
         rope = rotary._op if rotary.rot_dim == D else None
@@ -509,29 +526,38 @@ class LlamaForCausalLM(Module):
         for (ln1, qkv, qn, kn, o, ln2, gate_up, down), cache in zip(plan, caches):
             h = rms(x, hidden, ln1, eps)
             y = _mm(h, qkv).reshape(qkv_shape)
-            if qn is None and rope is not None:
+            if qn is None and rope is not None:  # q and k are adjacent heads of y: one rope call
                 qk = rope(y.narrow(2, 0, H + Hk), cos, sin, "bshd")
                 q, k = qk.narrow(2, 0, H), qk.narrow(2, H, Hk)
             else:
                 q, k = y.narrow(2, 0, H), y.narrow(2, H, Hk)
                 if qn is not None:
-                    q, k = rms(q, head_shape, qn, eps), rms(k, head_shape, kn, eps)
+                    q, k = rms(q, D, qn, eps), rms(k, D, kn, eps)
                 if rope is not None:
                     q, k = rope(q, cos, sin, "bshd"), rope(k, cos, sin, "bshd")
                 else:
                     q, k = rotary.rotate(q, start_pos, "bshd", cos_sin), rotary.rotate(k, start_pos, "bshd", cos_sin)
-            keys, values = cache.update_bshd(k, y.narrow(2, H + Hk, Hk), start_pos)
+            # the KV cache, written and viewed in place (KVCache.update_bshd, inlined)
+            kb, vb, kt, vt = cache.buffers()
+            kb.narrow(1, start_pos, L).copy_(k)
+            vb.narrow(1, start_pos, L).copy_(y.narrow(2, H + Hk, Hk))
             window = cache.sliding_window
-            mask = None
-            if window is not None:
+            if window is None:
+                mask, lo = None, 0
+            else:
+                lo = window_start(start_pos, window)
                 if window not in masks:
                     masks[window] = sliding_window_mask(start_pos, L, window, device=x.device)
                 mask = masks[window]
-            a = sdpa(q.transpose(1, 2), keys, values, attn_mask=mask, is_causal=True)
-            x.add_(_mm(a.transpose(1, 2).reshape(B, L, HD), o))
+            # (B, H, L, D) attention; the causal mask is aligned bottom-right, so no mask for a plain cache
+            a = sdpa(q.transpose(1, 2), kt.narrow(2, lo, end - lo), vt.narrow(2, lo, end - lo), mask, 0.0, True)
+            a = a.reshape(B, 1, HD) if L == 1 else a.transpose(1, 2).reshape(B, L, HD)
+            x.add_(_mm(a, o))
             h = rms(x, hidden, ln2, eps)
             g = _mm(h, gate_up)
             x.add_(_mm(swiglu(g.narrow(2, 0, I2), g.narrow(2, I2, I2)), down))
+        for cache in caches:
+            cache.length = end
         if last_only:
             x = x.narrow(1, L - 1, 1)
         logits = _mm(rms(x, hidden, norm_w, eps), head)
@@ -547,20 +573,35 @@ class LlamaForCausalLM(Module):
 
 
 def _concat_rows(parts):
-    """One weight whose rows are the rows of `parts` in order (Tensors, or QTensors of one type)."""
+    """One weight whose rows are the rows of `parts` in order, or None when they cannot share one
+    (QTensors of different block types, or a mix of Tensors and QTensors)."""
     if all(isinstance(p, _C.QTensor) for p in parts):
-        qtypes = {p.qtype for p in parts}
-        if len(qtypes) == 1:
-            rows = sum(p.shape[0] for p in parts)
-            data = _C.cat([p.data.reshape(p.shape[0], -1) for p in parts], 0)
-            return _C.QTensor(data, parts[0].qtype, (rows, parts[0].shape[1]))
-        # mixed block types (e.g. Q4_K_M files keep some v in q6_k): dequantize to f32
-        parts = [p.dequantize(_C.float32) for p in parts]
-    parts = [p.dequantize(_C.float32) if isinstance(p, _C.QTensor) else p for p in parts]
-    dtypes = {p.dtype for p in parts}
-    if len(dtypes) > 1:
-        parts = [p.to(_C.float32) for p in parts]
+        if len({p.qtype for p in parts}) != 1:
+            return None
+        rows = sum(p.shape[0] for p in parts)
+        data = _C.cat([p.data.reshape(p.shape[0], -1) for p in parts], 0)
+        return _C.QTensor(data, parts[0].qtype, (rows, parts[0].shape[1]))
+    if any(isinstance(p, _C.QTensor) for p in parts) or len({p.dtype for p in parts}) != 1:
+        return None
     return _C.cat(parts, 0)
+
+
+def _fuse(model, state, name, weights, biases):
+    """Puts the projections `weights` (and `biases`) under `name` as one fused weight, or replaces
+    the module `name` by a SplitLinear of them when they cannot be fused."""
+    fused = _concat_rows(weights)
+    if fused is not None:
+        state[name + ".weight"] = fused
+        if biases is not None:
+            state[name + ".bias"] = _C.cat(biases, 0)
+        return
+    parent, attr = name.rsplit(".", 1)
+    parts = [Linear.from_weights(w, None if biases is None else biases[i]) for i, w in enumerate(weights)]
+    setattr(model.get_submodule(parent), attr, SplitLinear(parts))
+    for i, (w, part) in enumerate(zip(weights, parts)):
+        state[f"{name}.parts.{i}.weight"] = w
+        if biases is not None:
+            state[f"{name}.parts.{i}.bias"] = part.bias
 
 
 def _hf_source(tensors, dtype):

@@ -74,6 +74,16 @@ class KVCache:
         shape = (self.batch, self.max_len, self.num_kv_heads, self.head_dim)
         self.k = _C.empty(*shape, dtype=self.dtype, device=self.device)
         self.v = _C.empty(*shape, dtype=self.dtype, device=self.device)
+        self._views = (self.k, self.v, self.k.transpose(1, 2), self.v.transpose(1, 2))
+
+    def buffers(self):
+        """(k, v, k_t, v_t): the (batch, max_len, kv_heads, head_dim) buffers and their
+        (batch, kv_heads, max_len, head_dim) transposed views, allocated on first use. For callers
+        that write and slice the buffers themselves (a model's hot loop); they must then set
+        ``length`` and respect ``window_start``."""
+        if self.k is None:
+            self._allocate()
+        return self._views
 
     def reset(self):
         self.length = 0
@@ -91,14 +101,12 @@ class KVCache:
     def update_bshd(self, k, v, start_pos):
         seq = k.shape[1]
         self._check(start_pos, seq, k.shape[0])
-        if self.k is None:
-            self._allocate()
-        end = start_pos + seq
-        self.k[:, start_pos:end] = k
-        self.v[:, start_pos:end] = v
-        self.length = end
+        kb, vb, kt, vt = self.buffers()
+        kb.narrow(1, start_pos, seq).copy_(k)
+        vb.narrow(1, start_pos, seq).copy_(v)
+        end = self.length = start_pos + seq
         lo = window_start(start_pos, self.sliding_window)
-        return self.k[:, lo:end].transpose(1, 2), self.v[:, lo:end].transpose(1, 2)
+        return kt.narrow(2, lo, end - lo), vt.narrow(2, lo, end - lo)
 
     def update(self, k, v, start_pos):
         if k.ndim != 4 or tuple(k.shape) != tuple(v.shape) or k.shape[1] != self.num_kv_heads \
