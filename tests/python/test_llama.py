@@ -32,6 +32,8 @@ CASES = {
                                                     "original_max_position_embeddings": 16}}),
     "mistral_window": ("MistralConfig", {"sliding_window": 5}),
     "qwen2_bias": ("Qwen2Config", {"tie_word_embeddings": True}),
+    # layer 0 full attention, layer 1 a window of 4 (max_window_layers)
+    "qwen2_window_layers": ("Qwen2Config", {"use_sliding_window": True, "sliding_window": 4, "max_window_layers": 1}),
     "qwen3_qknorm": ("Qwen3Config", {"head_dim": 24}),
 }
 
@@ -108,7 +110,8 @@ def test_prompt_and_decode_match_transformers(saved, name):
     assert last.shape == (1, 1, VOCAB)
 
 
-@pytest.mark.parametrize("name", ["llama_gqa", "mistral_window", "qwen3_qknorm", "llama_dynamic"])
+@pytest.mark.parametrize("name", ["llama_gqa", "mistral_window", "qwen2_window_layers", "qwen3_qknorm",
+                                  "llama_dynamic"])
 def test_chunked_prompt_equals_one_forward(saved, name):
     _, path = saved[name]
     model = LlamaForCausalLM.from_pretrained(path)
