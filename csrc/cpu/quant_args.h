@@ -9,8 +9,12 @@ namespace ember::cpu {
 
 // y[m, n] = sum_k x[m, k] * W[n, k] for m < M, n < N, with W the dequantized rows of a quantized
 // weight: row n starts at w + n * w_row_bytes. x and y rows are contiguous (stride 1 along k / n) with
-// row strides in elements; x and y share dtype (F32, F16, BF16). The kernel quantizes x's rows to the
-// weight type's activation type (Q8_0, Q8_1 or Q8_K) and accumulates integer dot products.
+// row strides in elements; x and y share dtype (F32, F16, BF16). Below kQuantGemmMinRows rows of x
+// the kernel quantizes x's rows to the weight type's activation type (Q8_0, Q8_1 or Q8_K) and
+// accumulates integer dot products; from kQuantGemmMinRows rows on it dequantizes the weight in chunks
+// and multiplies them with x in f32 (the GEMM), so x keeps full precision.
+constexpr int64_t kQuantGemmMinRows = 32;
+
 struct QMatmulArgs {
   quant::QType wtype = quant::QType::Q4_0;
   const void* w = nullptr;

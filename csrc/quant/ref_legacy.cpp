@@ -79,7 +79,12 @@ void quantize_row_q4_0(const float* x, block_q4_0* y, int64_t k) {
 void dequantize_row_q4_0(const block_q4_0* x, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK4_0; ++i, y += QK4_0) {
     const float d = fp16(x[i].d);
-    for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(nibble(x[i].qs, j) - 8) * d;
+    uint8_t qs[16];  // a local copy: y's stores cannot alias it, so the loop vectorizes
+    std::memcpy(qs, x[i].qs, sizeof qs);
+    for (int j = 0; j < 16; ++j) {
+      y[j] = static_cast<float>((qs[j] & 15) - 8) * d;
+      y[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
+    }
   }
 }
 
@@ -94,7 +99,12 @@ void quantize_row_q4_1(const float* x, block_q4_1* y, int64_t k) {
 void dequantize_row_q4_1(const block_q4_1* x, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK4_1; ++i, y += QK4_1) {
     const float d = fp16(x[i].d), m = fp16(x[i].m);
-    for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(nibble(x[i].qs, j)) * d + m;
+    uint8_t qs[16];
+    std::memcpy(qs, x[i].qs, sizeof qs);
+    for (int j = 0; j < 16; ++j) {
+      y[j] = static_cast<float>(qs[j] & 15) * d + m;
+      y[j + 16] = static_cast<float>(qs[j] >> 4) * d + m;
+    }
   }
 }
 

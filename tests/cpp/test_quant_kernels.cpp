@@ -29,6 +29,7 @@
 #include "core/half.h"
 #include "cpu/cpu_features.h"
 #include "cpu/kernel_table.h"
+#include "cpu/quant_args.h"
 #include "cpu/thread_pool.h"
 #include "quant/blocks.h"
 #include "quant/reference.h"
@@ -405,9 +406,16 @@ void check_case(const Case& c, std::mt19937& rng) {
   std::vector<double> ref(static_cast<size_t>(M * N)), mag(static_cast<size_t>(M * N));
   std::vector<float> xf(static_cast<size_t>(K));
   std::vector<double> yd(static_cast<size_t>(K)), ys_(static_cast<size_t>(nb)), ysum(static_cast<size_t>(nb));
+  // Batches of kQuantGemmMinRows rows or more multiply the dequantized weights with x itself.
+  const bool float_activations = M >= ember::cpu::kQuantGemmMinRows;
   for (int64_t m = 0; m < M; ++m) {
     for (int64_t kk = 0; kk < K; ++kk) xf[kk] = get(c.dtype, x, m * xs + kk);
-    if (t.q8_1_activation) {
+    if (float_activations) {
+      for (int64_t b = 0; b < nb; ++b) {
+        ys_[b] = 0;
+        for (int j = 0; j < 32; ++j) ys_[b] += yd[b * 32 + j] = xf[b * 32 + j];
+      }
+    } else if (t.q8_1_activation) {
       std::vector<q::block_q8_1> a(static_cast<size_t>(nb));
       ref_q8_1(xf.data(), a.data(), K);
       for (int64_t b = 0; b < nb; ++b) {
@@ -426,7 +434,7 @@ void check_case(const Case& c, std::mt19937& rng) {
         s += wd[n * K + kk] * yd[kk];
         am += std::fabs(wd[n * K + kk] * yd[kk]);
       }
-      for (int64_t b = 0; b < nb && t.q8_1_activation; ++b) {
+      for (int64_t b = 0; b < nb && (t.q8_1_activation || float_activations); ++b) {
         s += wmin[n * nb + b] * ys_[b];
         am += std::fabs(wmin[n * nb + b] * ys_[b]);
       }

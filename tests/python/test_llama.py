@@ -297,9 +297,9 @@ def test_smollm2_q4_1_matches_transformers():
     out = _run(model, ids)
     cos = _cosines(out, ref)
     agree = (out.argmax(-1) == ref.argmax(-1)).mean()
-    # ember's quantized matmul rounds activations to 8 bits, as llama.cpp does; transformers multiplies
-    # by the dequantized weights in float32. That rounding alone costs a few thousandths of cosine.
-    assert cos.mean() >= 0.995 and cos.min() >= 0.95, (cos.min(), cos.mean())
+    # a 44-token prompt multiplies the dequantized weights in f32 (qmatmul's batched path), as
+    # transformers does; the decode steps below round activations to 8 bits, as llama.cpp does.
+    assert cos.min() >= 0.999, (cos.min(), cos.mean())
     assert agree >= 0.9
     # with the weights dequantized (float32 matmuls) the two implementations agree to float precision
     for module in model.modules():

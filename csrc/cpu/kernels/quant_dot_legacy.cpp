@@ -184,6 +184,8 @@ void tile(int64_t nb, const char* w, int64_t ws, const char* x, int64_t xs, floa
     Halves wq[NW];
     float wd[NW];
     for (int i = 0; i < NW; ++i) {
+      // As on x86: GEMV fetches the next tile's rows ahead (short parallel rows defeat the prefetcher).
+      if constexpr (NX == 1) __builtin_prefetch(reinterpret_cast<const char*>(&wr[i][b]) + NW * ws);
       wq[i] = W::q(wr[i][b]);
       wd[i] = fp16(wr[i][b].d);
     }

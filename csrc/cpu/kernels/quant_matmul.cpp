@@ -264,12 +264,65 @@ void qmatmul_float(const QMatmulArgs& a) {
   });
 }
 
+// ---- batches: dequantized weight chunks through the f32 GEMM -----------------------------------------
+// From kQuantGemmMinRows activation rows on (quant_args.h), the weight is dequantized to f32 a chunk of rows at a time
+// and each chunk is multiplied with the GEMM. On one Zen 3 core the f32 GEMM runs at ~90 GFLOP/s while
+// the integer block dots reach ~48 GOP/s at M = 128, so this is faster for prompts, and the
+// activations keep full precision (no 8-bit rounding): prompt logits match a float model closely.
+constexpr int64_t kDequantChunkFloats = 1 << 18;  // 1 MiB of f32 weights per chunk
+
+void qmatmul_dequant_gemm(const QMatmulArgs& a) {
+  const int64_t K = a.K, M = a.M, N = a.N, wrb = a.w_row_bytes;
+  const float* xf = reinterpret_cast<const float*>(a.x);
+  int64_t xs = a.x_row_stride;
+  if (a.dtype != DType::F32) {
+    float* buf = scratch().shared.get<float>(M * K);
+    parallel_for(M, std::max<int64_t>(1, 16384 / K), [&](int64_t m0, int64_t m1) {
+      for (int64_t m = m0; m < m1; ++m) load_row(a.dtype, x_row(a, m), buf + m * K, K);
+    });
+    xf = buf;
+    xs = K;
+  }
+  float* yf = a.dtype == DType::F32 ? static_cast<float*>(a.y) : scratch().out.get<float>(M * N);
+  const int64_t ys = a.dtype == DType::F32 ? a.y_row_stride : N;
+  const int64_t chunk = std::min(N, std::max<int64_t>(16, kDequantChunkFloats / K / 16 * 16));
+  float* wf = scratch().wrows.get<float>(chunk * K);
+  const char* w = static_cast<const char*>(a.w);
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+    const int64_t cn = std::min(chunk, N - n0);
+    parallel_for(cn, std::max<int64_t>(1, 16384 / K), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) weight_row_f32(a.wtype, w + (n0 + r) * wrb, wf + r * K, K);
+    });
+    GemmArgs g;
+    g.dtype = DType::F32;
+    g.M = M;
+    g.N = cn;
+    g.K = K;
+    g.a = xf;
+    g.a_row_stride = xs;
+    g.a_col_stride = 1;
+    g.b = wf;  // B[k][n] = chunk row n, element k
+    g.b_row_stride = 1;
+    g.b_col_stride = K;
+    g.c = yf + n0;
+    g.c_row_stride = ys;
+    g.c_col_stride = 1;
+    kernels().gemm(g);
+  }
+  if (a.dtype != DType::F32) {
+    parallel_for(M, std::max<int64_t>(1, 16384 / N), [&](int64_t m0, int64_t m1) {
+      for (int64_t m = m0; m < m1; ++m) store_row16(a.dtype, y_row(a, m), yf + m * N, N);
+    });
+  }
+}
+
 void qmatmul(const QMatmulArgs& a) {
   if (a.M <= 0 || a.N <= 0) return;
   if (a.K <= 0) {
     for (int64_t m = 0; m < a.M; ++m) std::memset(y_row(a, m), 0, static_cast<size_t>(a.N * element_size(a.dtype)));
     return;
   }
+  if (a.M >= kQuantGemmMinRows) return qmatmul_dequant_gemm(a);
   QDotKernel kern = legacy_qdot_kernel(a.wtype);
   if (!kern.dot) kern = kquant_qdot_kernel(a.wtype);
   if (kern.dot && kern.quantize_activation) {
