@@ -9,59 +9,18 @@ import pytest
 from conftest import rng_for
 from ember import nn
 from ember.nn import CheckpointMismatchError
+from nn_testing import (  # noqa: F401
+    DTYPES,
+    TOL,
+    check,
+    edt,
+    load_from_torch,
+    make_input,
+    tdt,
+    to_ember,
+)
 
 torch = pytest.importorskip("torch")
-
-DTYPES = ["float32", "float16", "bfloat16"]
-TOL = {"float32": (1e-5, 2e-6), "float16": (2e-3, 2e-3), "bfloat16": (1.6e-2, 1.6e-2)}
-
-
-def edt(name):
-    return getattr(ember, name)
-
-
-def tdt(name):
-    return getattr(torch, name)
-
-
-def to_ember(t, dtype=None):
-    e = ember.from_numpy(t.detach().to(torch.float32 if t.is_floating_point() else t.dtype).contiguous().numpy().copy())
-    return e.to(edt(dtype)) if dtype is not None and t.is_floating_point() else e
-
-
-def load_from_torch(module, tmodule, dtype):
-    """tmodule's weights rounded to dtype, loaded by name; tmodule becomes the float64 reference."""
-    tmodule.to(tdt(dtype)).to(torch.float64)
-    assert module.load_state_dict({k: to_ember(v, dtype) for k, v in tmodule.state_dict().items()}) == ([], [])
-    return module
-
-
-def make_input(key, shape, dtype, layout="contig"):
-    rng = rng_for(*key, tuple(shape), dtype, layout)
-    shape = tuple(shape)
-    if layout == "T":
-        base = rng.uniform(-2, 2, size=shape[:-2] + (shape[-1], shape[-2])).astype(np.float32)
-        e, t = ember.from_numpy(base).to(edt(dtype)).transpose(-1, -2), torch.from_numpy(base).transpose(-1, -2)
-    elif layout == "step":
-        base = rng.uniform(-2, 2, size=shape[:-1] + (2 * shape[-1] + 1,)).astype(np.float32)
-        e, t = ember.from_numpy(base).to(edt(dtype))[..., 1::2], torch.from_numpy(base)[..., 1::2]
-    else:
-        base = rng.uniform(-2, 2, size=shape).astype(np.float32)
-        e, t = ember.from_numpy(base).to(edt(dtype)), torch.from_numpy(base)
-    if layout != "contig" and e.numel() > 1:
-        assert not e.is_contiguous()
-    return e, t.to(tdt(dtype)).to(torch.float64)
-
-
-def check(got, ref, dtype):
-    ref = ref.detach().numpy()
-    assert got.dtype == edt(dtype)
-    g = np.asarray(got.to(ember.float64).numpy())
-    assert g.shape == ref.shape
-    rtol, atol = TOL[dtype]
-    scale = max(1.0, float(np.abs(ref).max())) if ref.size else 1.0
-    np.testing.assert_allclose(g, ref, rtol=rtol, atol=atol * scale)
-
 
 class Block(nn.Module):
     def __init__(self):

@@ -233,19 +233,25 @@ float dot_f32(const float* a, const float* b, int64_t k) {
   return reduce_add(s0 + s1);
 }
 
+// f32 activation rows: x itself when it is f32, else converted once into the shared scratch.
+const float* f32_rows(const QMatmulArgs& a, int64_t* row_stride) {
+  if (a.dtype == DType::F32) {
+    *row_stride = a.x_row_stride;
+    return reinterpret_cast<const float*>(a.x);
+  }
+  const int64_t K = a.K;
+  float* buf = scratch().shared.get<float>(a.M * K);
+  parallel_for(a.M, std::max<int64_t>(1, 16384 / K), [&](int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; ++m) load_row(a.dtype, x_row(a, m), buf + m * K, K);
+  });
+  *row_stride = K;
+  return buf;
+}
+
 void qmatmul_float(const QMatmulArgs& a) {
   const int64_t K = a.K, M = a.M, N = a.N, wrb = a.w_row_bytes;
-  // f32 activation rows: x itself when it is f32, else converted once into the shared scratch.
-  const float* xf = reinterpret_cast<const float*>(a.x);
-  int64_t xs = a.x_row_stride;
-  if (a.dtype != DType::F32) {
-    float* buf = scratch().shared.get<float>(M * K);
-    parallel_for(M, std::max<int64_t>(1, 16384 / K), [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; ++m) load_row(a.dtype, x_row(a, m), buf + m * K, K);
-    });
-    xf = buf;
-    xs = K;
-  }
+  int64_t xs;
+  const float* xf = f32_rows(a, &xs);
   constexpr int64_t kRows = 4;
   const int64_t units = (N + kRows - 1) / kRows;
   const char* w = static_cast<const char*>(a.w);
@@ -273,16 +279,8 @@ constexpr int64_t kDequantChunkFloats = 1 << 18;  // 1 MiB of f32 weights per ch
 
 void qmatmul_dequant_gemm(const QMatmulArgs& a) {
   const int64_t K = a.K, M = a.M, N = a.N, wrb = a.w_row_bytes;
-  const float* xf = reinterpret_cast<const float*>(a.x);
-  int64_t xs = a.x_row_stride;
-  if (a.dtype != DType::F32) {
-    float* buf = scratch().shared.get<float>(M * K);
-    parallel_for(M, std::max<int64_t>(1, 16384 / K), [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; ++m) load_row(a.dtype, x_row(a, m), buf + m * K, K);
-    });
-    xf = buf;
-    xs = K;
-  }
+  int64_t xs;
+  const float* xf = f32_rows(a, &xs);
   float* yf = a.dtype == DType::F32 ? static_cast<float*>(a.y) : scratch().out.get<float>(M * N);
   const int64_t ys = a.dtype == DType::F32 ? a.y_row_stride : N;
   const int64_t chunk = std::min(N, std::max<int64_t>(16, kDequantChunkFloats / K / 16 * 16));
