@@ -13,21 +13,19 @@ def _shape(normalized_shape):
     return tuple(int(d) for d in normalized_shape)
 
 
+def _affine_parameters(module, shape, affine, bias, dtype, device):
+    """weight (ones) and bias (zeros) of `shape`, or empty slots when not affine / no bias."""
+    module.register_parameter("weight", init.constant(shape, 1.0, dtype, device) if affine else None)
+    module.register_parameter("bias", init.constant(shape, 0.0, dtype, device) if affine and bias else None)
+
+
 class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = init.constant(self.normalized_shape, 1.0, dtype, device)
-            if bias:
-                self.bias = init.constant(self.normalized_shape, 0.0, dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype, device)
 
     def forward(self, x):
         p = self._parameters
@@ -70,15 +68,7 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = init.constant((num_channels,), 1.0, dtype, device)
-            if bias:
-                self.bias = init.constant((num_channels,), 0.0, dtype, device)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_channels,), affine, bias, dtype, device)
 
     def forward(self, x):
         p = self._parameters
